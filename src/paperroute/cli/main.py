@@ -1,0 +1,131 @@
+"""The root command and the commands that are not about one aggregate."""
+
+from __future__ import annotations
+
+import sys
+from importlib import resources
+from pathlib import Path
+
+import typer
+from alembic.util.exc import CommandError
+from sqlalchemy.exc import OperationalError
+
+from paperroute.cli import ingest, papers, runs
+from paperroute.cli.console import UserError, console, errors, open_store, settings
+from paperroute.ingest.http import FetchError
+from paperroute.ingest.normalize import RecordError
+from paperroute.ingest.sources.jsonl import read_json_file
+from paperroute.ingest.sources.listing import read_listing_file
+from paperroute.ingest.pipeline import run_ingest
+from paperroute.ingest.xml import XmlError
+from paperroute.store import stats as stats_store
+from paperroute.store.db import SchemaError, upgrade_schema
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    help="paperroute: self-hosted research-paper discovery.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+app.add_typer(ingest.app, name="ingest")
+app.add_typer(papers.app, name="papers")
+app.add_typer(runs.app, name="runs")
+
+
+@app.command()
+def init() -> None:
+    """Create the database (or upgrade its schema) in the data directory.
+
+    Example: [bold]PAPERROUTE_HOME=~/papers paperroute init[/]
+    """
+    current = settings()
+    engine = open_store(current, check=False)
+    upgrade_schema(engine)
+    console.print(f"Database ready: {engine.url.render_as_string(hide_password=True)}")
+
+
+@app.command()
+def stats() -> None:
+    """Count papers, categories, days and ingest runs.
+
+    Example: [bold]paperroute stats[/]
+    """
+    with open_store().connect() as conn:
+        summary = stats_store.summarize(conn)
+    from rich.table import Table
+
+    table = Table(title="paperroute", show_header=False)
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    for name, value in summary.items():
+        table.add_row(name, f"{value:,}" if isinstance(value, int) else str(value))
+    console.print(table)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(1, min=1, help="Worker processes."),
+) -> None:
+    """Serve the site and API (refuses a database whose schema is out of date).
+
+    Example: [bold]paperroute serve --port 8000 --workers 2[/]
+    """
+    open_store()  # checks the schema before any worker starts
+    import uvicorn
+
+    console.print(f"Serving on http://{host}:{port}")
+    uvicorn.run(
+        "paperroute.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
+
+
+@app.command()
+def demo(
+    port: int = typer.Option(8000, help="Port to serve on."),
+    no_serve: bool = typer.Option(False, "--no-serve", help="Load the sample only."),
+) -> None:
+    """Load the bundled sample papers (real arXiv papers and a listing page) and serve them.
+
+    Example: [bold]paperroute demo --port 8000[/]
+    """
+    engine = open_store(check=False)
+    upgrade_schema(engine)
+    sample = resources.files("paperroute") / "sample"
+    with resources.as_file(sample / "papers.jsonl.gz") as path:
+        run_ingest(engine, "file", "sample:papers", read_json_file(Path(path)))
+    with resources.as_file(sample / "trending-listing.txt") as path:
+        run_ingest(engine, "listing", "sample:listing", read_listing_file(Path(path)))
+    with engine.connect() as conn:
+        total = stats_store.summarize(conn)["papers"]
+    console.print(f"Sample loaded: {total:,} papers.")
+    if not no_serve:
+        serve(host="127.0.0.1", port=port, workers=1)
+
+
+_USER_ERRORS = (UserError, SchemaError, FetchError, RecordError, XmlError, FileNotFoundError)
+
+
+def main() -> None:
+    """Entry point: user mistakes and unreachable services end in one clear line."""
+    from paperroute.ingest.sources.errors import SourceError
+
+    try:
+        app()
+    except (*_USER_ERRORS, SourceError) as exc:
+        errors.print(f"[red]error:[/] {exc}")
+        sys.exit(1)
+    except OperationalError as exc:
+        errors.print(f"[red]error:[/] cannot use the database: {exc.orig}")
+        sys.exit(1)
+    except CommandError as exc:
+        errors.print(f"[red]error:[/] schema migration failed: {exc}")
+        sys.exit(1)

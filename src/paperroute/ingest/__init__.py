@@ -1,0 +1,1 @@
+"""Getting papers in: sources, normalisation, the pipeline that stores them."""

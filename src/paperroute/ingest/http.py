@@ -1,0 +1,115 @@
+"""A polite HTTP client for the network sources: delay, timeouts, retries."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import httpx
+
+__all__ = ["FetchError", "FetchPolicy", "PoliteClient"]
+
+USER_AGENT = "paperroute/0.1 (self-hosted paper discovery)"
+
+
+class FetchError(RuntimeError):
+    """A request that failed for good; the message names the URL and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class FetchPolicy:
+    timeout: float = 30.0
+    delay: float = 3.0  # arXiv asks for 3 s between requests
+    retries: int = 4
+    backoff: float = 2.0  # first wait after a failure; doubles each time
+    max_wait: float = 300.0  # cap on any single wait, Retry-After included
+
+
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class PoliteClient:
+    """GET with a pause between requests and retries with backoff.
+
+    Retries transport errors, timeouts, 429 and 5xx; honours `Retry-After`.
+    Any other 4xx is returned to the caller, which knows what the body means
+    (arXiv reports a malformed query as a 400 with an Atom error entry).
+    `sleep` and `clock` are passed in so tests run without waiting.
+    """
+
+    def __init__(
+        self,
+        policy: FetchPolicy | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.policy = policy or FetchPolicy()
+        self._sleep = sleep
+        self._clock = clock
+        self._last_request: float | None = None
+        self._client = httpx.Client(
+            timeout=self.policy.timeout,
+            transport=transport,
+            headers={"User-Agent": USER_AGENT},
+            follow_redirects=True,
+        )
+
+    def __enter__(self) -> PoliteClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _wait_turn(self) -> None:
+        if self._last_request is not None:
+            remaining = self.policy.delay - (self._clock() - self._last_request)
+            if remaining > 0:
+                self._sleep(remaining)
+        self._last_request = self._clock()
+
+    def get(self, url: str, params: Mapping[str, str | int] | None = None) -> httpx.Response:
+        wait = self.policy.backoff
+        problem = ""
+        for attempt in range(self.policy.retries + 1):
+            self._wait_turn()
+            try:
+                response = self._client.get(url, params=params)
+            except httpx.TimeoutException:
+                problem = f"timed out after {self.policy.timeout:g} s"
+                pause = wait
+            except httpx.TransportError as exc:
+                problem = f"could not connect ({exc.__class__.__name__}: {exc})"
+                pause = wait
+            else:
+                if response.status_code not in _RETRY_STATUSES:
+                    return response
+                problem = f"answered HTTP {response.status_code}"
+                pause = _retry_after(response) or wait
+            if attempt < self.policy.retries:
+                self._sleep(min(pause, self.policy.max_wait))
+                wait *= 2
+        raise FetchError(
+            f"{url} {problem} ({self.policy.retries + 1} attempts); "
+            "check the address and your connection, then run the command again: "
+            "it resumes where it stopped"
+        )

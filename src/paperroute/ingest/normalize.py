@@ -1,0 +1,235 @@
+"""Turn what a source says into a clean `Paper`: pure functions, no I/O."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+import unicodedata
+from collections.abc import Iterable
+
+from paperroute.domain import Paper, Version
+
+__all__ = [
+    "MAX_ABSTRACT",
+    "MAX_AUTHORS",
+    "MAX_TITLE",
+    "RecordError",
+    "build_paper",
+    "clean_text",
+    "parse_arxiv_id",
+    "parse_date",
+    "title_key",
+]
+
+MAX_TITLE = 1_000
+MAX_ABSTRACT = 20_000
+MAX_AUTHORS = 5_000
+MAX_AUTHOR_NAME = 300
+MAX_SHORT_FIELD = 2_000  # comment, journal-ref, DOI, links
+
+
+class RecordError(ValueError):
+    """A record that cannot become a paper; the message says why."""
+
+
+_NEW_ID = r"\d{4}\.\d{4,5}"
+_OLD_ID = r"[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7}"
+_ID_RE = re.compile(
+    rf"(?:^|[/:\s])(?P<id>{_NEW_ID}|{_OLD_ID})(?:v(?P<v>\d+))?(?:\.pdf)?/?$", re.IGNORECASE
+)
+
+
+def parse_arxiv_id(text: str) -> tuple[str, int | None] | None:
+    """Find the arXiv id and version in an id, `arXiv:` reference or arxiv.org URL."""
+    candidate = text.strip().rstrip("/")
+    candidate = re.sub(r"[?#].*$", "", candidate)
+    match = _ID_RE.search(" " + candidate)
+    if match is None:
+        return None
+    arxiv_id = match["id"]
+    if "/" in arxiv_id:  # old style: archive is lower case, subject class upper case
+        archive, number = arxiv_id.split("/")
+        head, _, subject = archive.partition(".")
+        arxiv_id = f"{head.lower()}.{subject.upper()}/{number}" if subject else f"{head}/{number}"
+    version = int(match["v"]) if match["v"] else None
+    return arxiv_id, version
+
+
+_TAG_RE = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?/?>")
+# Control and invisible format characters (zero-width spaces, BOMs, bidi marks).
+_CONTROL_RE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]"
+)
+_ACCENTS = {"'": "\u0301", "`": "\u0300", "^": "\u0302", '"': "\u0308", "~": "\u0303",
+            "c": "\u0327", "v": "\u030c", "u": "\u0306", "=": "\u0304", ".": "\u0307",
+            "H": "\u030b", "r": "\u030a", "k": "\u0328"}  # fmt: skip
+_ACCENT_RE = re.compile(
+    r"""\\([`'^"~=.]|[cvuHrk](?=[\s{]))\s*(?:\{\s*(\\?[A-Za-z])\s*\}|(\\?[A-Za-z]))"""
+)
+_TEXT_CMD_RE = re.compile(
+    r"\\(?:emph|textit|textbf|texttt|textrm|textsc|textsf|mbox|text)\{([^{}$]*)\}"
+)
+_LETTERS = {r"\ss": "ß", r"\o": "ø", r"\O": "Ø", r"\ae": "æ", r"\AE": "Æ", r"\l": "ł",
+            r"\L": "Ł", r"\aa": "å", r"\AA": "Å", r"\i": "ı"}  # fmt: skip
+# Escaped symbols (\% \& \_) stay as written: abstracts are shown as arXiv shows them.
+_LETTER_RE = re.compile(r"\\(?:ss|o|O|ae|AE|l|L|aa|AA|i)(?![A-Za-z])")
+
+
+def _replace_accent(match: re.Match[str]) -> str:
+    letter = (match[2] or match[3]).lstrip("\\")
+    letter = "i" if letter == "i" else letter  # \'{\i} is an accented dotless i
+    return unicodedata.normalize("NFC", letter + _ACCENTS[match[1]])
+
+
+def clean_text(text: str, *, latex: bool = True) -> str:
+    """Unescape HTML, drop tags, turn LaTeX accents and text commands into Unicode.
+
+    Math (`$...$`) is kept as written: it is the author's notation, and a search
+    for "$k$-means" should still find it.
+    """
+    if "&" in text:
+        text = html.unescape(text)
+    if "<" in text:
+        text = _TAG_RE.sub("", text)
+    if latex and "\\" in text:
+        text = _ACCENT_RE.sub(_replace_accent, text)
+        text = _TEXT_CMD_RE.sub(r"\1", text)
+        text = _LETTER_RE.sub(lambda m: _LETTERS[m[0]], text)
+    text = _CONTROL_RE.sub("", text)
+    return " ".join(text.split())
+
+
+def title_key(title: str) -> str:
+    """A form of the title that survives formatting: what matches a paper across sources."""
+    folded = unicodedata.normalize("NFKD", title.casefold())
+    return re.sub(r"[^0-9a-z]+", "", folded)
+
+
+def parse_date(value: object) -> dt.date | None:
+    """Read a date from an ISO string (date or datetime), a date, or nothing."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str):
+        raise RecordError(f"date {value!r} is not a string")
+    text = value.strip()
+    try:
+        if len(text) >= 10 and text[4] == "-":
+            return dt.date.fromisoformat(text[:10])
+    except ValueError:
+        pass
+    raise RecordError(f"date {value!r} is not an ISO date (YYYY-MM-DD)")
+
+
+_CATEGORY_RE = re.compile(r"^[a-z][a-z\-]*(\.[A-Za-z\-]+)?$")
+
+
+def _clean_categories(categories: Iterable[str]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for raw in categories:
+        for cat in str(raw).split():
+            if _CATEGORY_RE.match(cat):
+                seen.setdefault(cat, None)
+    return tuple(seen)
+
+
+def _clean_authors(authors: Iterable[str]) -> tuple[str, ...]:
+    names: dict[str, None] = {}  # insertion-ordered set: the data repeats some authors
+    for raw in authors:
+        name = clean_text(str(raw))
+        if not name:
+            continue
+        if len(name) > MAX_AUTHOR_NAME:
+            raise RecordError(
+                f"an author name is {len(name):,} characters (limit {MAX_AUTHOR_NAME})"
+            )
+        names.setdefault(name, None)
+    if len(names) > MAX_AUTHORS:
+        raise RecordError(f"{len(names):,} authors (limit {MAX_AUTHORS:,})")
+    return tuple(names)
+
+
+def _short(value: object, name: str) -> str | None:
+    if value is None:
+        return None
+    text = clean_text(str(value), latex=False)
+    if len(text) > MAX_SHORT_FIELD:
+        raise RecordError(f"{name} is {len(text):,} characters (limit {MAX_SHORT_FIELD:,})")
+    return text or None
+
+
+def _url(value: object, name: str) -> str | None:
+    text = _short(value, name)
+    if text is None:
+        return None
+    # Only web links: a `javascript:` or `data:` link must never reach a page.
+    return text if re.match(r"^https?://[^\s<>\"]+$", text, re.IGNORECASE) else None
+
+
+def build_paper(
+    *,
+    source: str,
+    title: object,
+    abstract: object = "",
+    arxiv_id: object = None,
+    authors: Iterable[str] = (),
+    categories: Iterable[str] = (),
+    versions: Iterable[Version] = (),
+    submitted: object = None,
+    updated: object = None,
+    announced: object = None,
+    comment: object = None,
+    journal_ref: object = None,
+    doi: object = None,
+    code_url: object = None,
+    project_url: object = None,
+    upvotes: int | None = None,
+    github_stars: int | None = None,
+) -> Paper:
+    """Validate and clean one record; raise RecordError naming what is wrong."""
+    if not isinstance(title, str):
+        raise RecordError("missing title")
+    clean_title = clean_text(title)
+    if not clean_title:
+        raise RecordError("empty title")
+    if len(clean_title) > MAX_TITLE:
+        raise RecordError(f"title is {len(clean_title):,} characters (limit {MAX_TITLE:,})")
+    if abstract is not None and not isinstance(abstract, str):
+        raise RecordError("abstract is not text")
+    clean_abstract = clean_text(abstract or "")
+    if len(clean_abstract) > MAX_ABSTRACT:
+        raise RecordError(
+            f"abstract is {len(clean_abstract):,} characters (limit {MAX_ABSTRACT:,})"
+        )
+    bare_id, id_version = None, None
+    if arxiv_id is not None and arxiv_id != "":
+        parsed = parse_arxiv_id(str(arxiv_id))
+        if parsed is None:
+            raise RecordError(f"{str(arxiv_id)[:80]!r} is not an arXiv id")
+        bare_id, id_version = parsed
+    all_versions = {v.number: v for v in versions}
+    if id_version is not None and id_version not in all_versions:
+        all_versions[id_version] = Version(id_version)
+    return Paper(
+        title=clean_title,
+        abstract=clean_abstract,
+        source=source,
+        arxiv_id=bare_id,
+        authors=_clean_authors(authors),
+        categories=_clean_categories(categories),
+        versions=tuple(sorted(all_versions.values(), key=lambda v: v.number)),
+        submitted=parse_date(submitted),
+        updated=parse_date(updated),
+        announced=parse_date(announced),
+        comment=_short(comment, "comment"),
+        journal_ref=_short(journal_ref, "journal-ref"),
+        doi=_short(doi, "DOI"),
+        code_url=_url(code_url, "code link"),
+        project_url=_url(project_url, "project link"),
+        upvotes=upvotes,
+        github_stars=github_stars,
+    )

@@ -1,0 +1,89 @@
+"""JSON Lines and JSON files in the shared corpus format (optionally gzipped).
+
+    {"id": "2503.11731", "title": "...", "summary": "...", "authors": [...],
+     "categories": ["cs.CV", ...], "comment": null, "announced": "2025-03-18"}
+
+Also reads the optional fields `abstract`, `doi`, `journal_ref`, `submitted`,
+`updated`, `code_url`, `project_url` when present.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from paperroute.domain import Paper, Rejected, SourceItem
+from paperroute.ingest.normalize import RecordError, build_paper
+
+__all__ = ["read_json_file", "record_to_paper"]
+
+SOURCE = "file"
+
+
+def record_to_paper(record: Any, source: str = SOURCE) -> Paper:
+    if not isinstance(record, dict):
+        raise RecordError("not a JSON object")
+    authors = record.get("authors") or []
+    categories = record.get("categories") or []
+    if not isinstance(authors, list) or not isinstance(categories, list):
+        raise RecordError("authors and categories must be lists")
+    return build_paper(
+        source=source,
+        arxiv_id=record.get("id") or record.get("arxiv_id"),
+        title=record.get("title"),
+        abstract=record.get("summary", record.get("abstract", "")),
+        authors=[a if isinstance(a, str) else str(a.get("name", "")) for a in authors],
+        categories=[str(c) for c in categories],
+        comment=record.get("comment"),
+        journal_ref=record.get("journal_ref"),
+        doi=record.get("doi"),
+        submitted=record.get("submitted"),
+        updated=record.get("updated"),
+        announced=record.get("announced"),
+        code_url=record.get("code_url"),
+        project_url=record.get("project_url"),
+    )
+
+
+def _open_bytes(path: Path) -> bytes:
+    with path.open("rb") as raw:
+        magic = raw.read(2)
+    if magic == b"\x1f\x8b":
+        with gzip.open(path, "rb") as handle:
+            return handle.read()
+    return path.read_bytes()
+
+
+def read_json_file(path: Path) -> Iterator[SourceItem]:
+    """Papers from a .jsonl/.json file (gzip allowed); bad lines become `Rejected`."""
+    data = _open_bytes(path)
+    if data.lstrip()[:1] == b"[":
+        yield from _read_json_array(path, data)
+        return
+    for number, line in enumerate(data.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path.name}:{number}"
+        try:
+            yield record_to_paper(orjson.loads(line))
+        except orjson.JSONDecodeError as exc:
+            yield Rejected(where, f"invalid JSON ({exc.msg})")
+        except RecordError as exc:
+            yield Rejected(where, str(exc))
+
+
+def _read_json_array(path: Path, data: bytes) -> Iterator[SourceItem]:
+    try:
+        records = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        yield Rejected(path.name, f"invalid JSON ({exc.msg}, line {exc.lineno})")
+        return
+    for index, record in enumerate(records):
+        try:
+            yield record_to_paper(record)
+        except RecordError as exc:
+            yield Rejected(f"{path.name}[{index}]", str(exc))

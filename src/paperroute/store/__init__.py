@@ -1,0 +1,1 @@
+"""All SQL lives here: the schema, migrations, and one function per query."""

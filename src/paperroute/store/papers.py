@@ -1,0 +1,359 @@
+"""Papers: idempotent upsert with version history, and the queries that read them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Row, and_, delete, func, insert, or_, select, update
+
+from paperroute.domain import Paper, RunCounts, Version
+from paperroute.store.schema import paper_categories, paper_sources, paper_versions, papers
+
+__all__ = [
+    "PaperPage",
+    "count_papers",
+    "earliest_announced",
+    "get_paper",
+    "latest_announced",
+    "list_papers",
+    "paper_hash",
+    "paper_key",
+    "title_hash",
+    "upsert_papers",
+]
+
+
+def title_hash(title: str) -> str:
+    """A hash of the title's letters and digits: what matches a paper across sources."""
+    folded = "".join(ch for ch in title.casefold() if ch.isalnum())
+    return hashlib.blake2b(folded.encode(), digest_size=10).hexdigest()
+
+
+def paper_key(paper: Paper) -> str:
+    return paper.arxiv_id or f"pr-{title_hash(paper.title)}"
+
+
+def paper_hash(paper: Paper) -> str:
+    """A hash of everything a paper says (not where it came from)."""
+    data = orjson.dumps(replace(paper, source="", key=None))
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _dedupe(batch: Iterable[Paper]) -> list[Paper]:
+    """One paper per key: repeats within a batch merge into the first."""
+    merged: dict[str, Paper] = {}
+    for paper in batch:
+        key = paper_key(paper)
+        merged[key] = merged[key].merged_with(paper) if key in merged else paper
+    return list(merged.values())
+
+
+@dataclass(slots=True)
+class _Match:
+    paper_id: int
+    arxiv_id: str | None
+
+
+def _match_existing(conn: Connection, batch: Sequence[Paper]) -> dict[int, _Match]:
+    """Index in batch -> the stored paper it describes (by arXiv id, else by title)."""
+    ids = [p.arxiv_id for p in batch if p.arxiv_id]
+    by_id = {}
+    if ids:
+        rows = conn.execute(
+            select(papers.c.id, papers.c.arxiv_id).where(papers.c.arxiv_id.in_(ids))
+        )
+        by_id = {r.arxiv_id: _Match(r.id, r.arxiv_id) for r in rows}
+    matches = {i: by_id[p.arxiv_id] for i, p in enumerate(batch) if p.arxiv_id in by_id}
+    unmatched = {i: title_hash(p.title) for i, p in enumerate(batch) if i not in matches}
+    if not unmatched:
+        return matches
+    rows = conn.execute(
+        select(papers.c.id, papers.c.arxiv_id, papers.c.title_hash).where(
+            papers.c.title_hash.in_(set(unmatched.values()))
+        )
+    )
+    by_title: dict[str, list[_Match]] = {}
+    for r in rows:
+        by_title.setdefault(r.title_hash, []).append(_Match(r.id, r.arxiv_id))
+    for i, th in unmatched.items():
+        # An arXiv record may only adopt a paper that has no arXiv id yet; a
+        # record without an id joins whichever paper has its title.
+        candidates = [
+            m for m in by_title.get(th, []) if batch[i].arxiv_id is None or m.arxiv_id is None
+        ]
+        if candidates:
+            matches[i] = candidates[0]
+    return matches
+
+
+def _source_hashes(conn: Connection, source: str, paper_ids: Iterable[int]) -> dict[int, str]:
+    ids = list(paper_ids)
+    if not ids:
+        return {}
+    rows = conn.execute(
+        select(paper_sources.c.paper_id, paper_sources.c.record_hash).where(
+            paper_sources.c.source == source, paper_sources.c.paper_id.in_(ids)
+        )
+    )
+    return {r.paper_id: r.record_hash for r in rows}
+
+
+def upsert_papers(conn: Connection, batch: Iterable[Paper], now: dt.datetime) -> RunCounts:
+    """Store a batch: insert new papers, merge changes into known ones, skip the rest."""
+    unique = _dedupe(batch)
+    counts = RunCounts()
+    if not unique:
+        return counts
+    matches = _match_existing(conn, unique)
+    known_hashes: dict[tuple[int, str], str] = {}
+    for source in {p.source for p in unique}:
+        ids = [m.paper_id for i, m in matches.items() if unique[i].source == source]
+        for pid, h in _source_hashes(conn, source, ids).items():
+            known_hashes[(pid, source)] = h
+    new: list[Paper] = []
+    # Keyed by (paper, source): two records of one batch may name the same paper.
+    changed: dict[tuple[int, str], tuple[int, Paper, str]] = {}
+    for i, paper in enumerate(unique):
+        record_hash = paper_hash(paper)
+        match = matches.get(i)
+        if match is None:
+            new.append(paper)
+        elif known_hashes.get((match.paper_id, paper.source)) == record_hash:
+            counts.unchanged += 1
+        else:
+            changed[(match.paper_id, paper.source)] = (match.paper_id, paper, record_hash)
+    _insert_new(conn, new, now)
+    counts.new += len(new)
+    updated = _apply_changes(conn, list(changed.values()), known_hashes, now)
+    counts.updated += updated
+    counts.unchanged += len(changed) - updated
+    return counts
+
+
+def _insert_new(conn: Connection, new: list[Paper], now: dt.datetime) -> None:
+    if not new:
+        return
+    rows = [_paper_row(p, now) | {"created_at": now} for p in new]
+    result = conn.execute(insert(papers).returning(papers.c.id, sort_by_parameter_order=True), rows)
+    ids = [r.id for r in result]
+    _insert_children(conn, list(zip(ids, new, strict=True)))
+    conn.execute(
+        insert(paper_sources),
+        [
+            {"paper_id": pid, "source": p.source, "record_hash": paper_hash(p),
+             "first_seen": now, "last_changed": now}
+            for pid, p in zip(ids, new, strict=True)
+        ],
+    )  # fmt: skip
+
+
+def _insert_children(conn: Connection, pairs: list[tuple[int, Paper]]) -> None:
+    versions = [
+        {"paper_id": pid, "version": v.number, "date": v.date}
+        for pid, p in pairs
+        for v in p.versions
+    ]
+    if versions:
+        conn.execute(insert(paper_versions), versions)
+    categories = [{"paper_id": pid, "category": c} for pid, p in pairs for c in p.categories]
+    if categories:
+        conn.execute(insert(paper_categories), categories)
+
+
+def _apply_changes(
+    conn: Connection,
+    changed: list[tuple[int, Paper, str]],
+    known_hashes: dict[tuple[int, str], str],
+    now: dt.datetime,
+) -> int:
+    """Merge changed records into their papers; return how many papers really changed."""
+    if not changed:
+        return 0
+    stored = _load_papers(conn, [pid for pid, _, _ in changed])
+    rewritten: list[tuple[int, Paper]] = []
+    for pid, incoming, _ in changed:
+        merged = stored[pid].merged_with(incoming)
+        if paper_hash(merged) != paper_hash(stored[pid]):
+            stored[pid] = merged
+            rewritten.append((pid, merged))
+    for pid, paper in rewritten:
+        conn.execute(update(papers).where(papers.c.id == pid).values(_paper_row(paper, now)))
+    if rewritten:
+        ids = [pid for pid, _ in rewritten]
+        conn.execute(delete(paper_versions).where(paper_versions.c.paper_id.in_(ids)))
+        conn.execute(delete(paper_categories).where(paper_categories.c.paper_id.in_(ids)))
+        _insert_children(conn, rewritten)
+    _record_sources(conn, changed, known_hashes, now)
+    return len(rewritten)
+
+
+def _record_sources(
+    conn: Connection,
+    changed: list[tuple[int, Paper, str]],
+    known_hashes: dict[tuple[int, str], str],
+    now: dt.datetime,
+) -> None:
+    fresh = [(pid, p, h) for pid, p, h in changed if (pid, p.source) not in known_hashes]
+    seen = [(pid, p, h) for pid, p, h in changed if (pid, p.source) in known_hashes]
+    if fresh:
+        conn.execute(
+            insert(paper_sources),
+            [{"paper_id": pid, "source": p.source, "record_hash": h, "first_seen": now,
+              "last_changed": now} for pid, p, h in fresh],
+        )  # fmt: skip
+    for pid, paper, h in seen:
+        conn.execute(
+            update(paper_sources)
+            .where(paper_sources.c.paper_id == pid, paper_sources.c.source == paper.source)
+            .values(record_hash=h, last_changed=now)
+        )
+
+
+def _paper_row(paper: Paper, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "key": paper.key or paper_key(paper),
+        "arxiv_id": paper.arxiv_id,
+        "title_hash": title_hash(paper.title),
+        "title": paper.title,
+        "abstract": paper.abstract,
+        "authors": orjson.dumps(paper.authors).decode(),
+        "categories": orjson.dumps(paper.categories).decode(),
+        "primary_category": paper.primary_category,
+        "submitted": paper.submitted,
+        "updated": paper.updated,
+        "announced": paper.announced,
+        "comment": paper.comment,
+        "journal_ref": paper.journal_ref,
+        "doi": paper.doi,
+        "code_url": paper.code_url,
+        "project_url": paper.project_url,
+        "upvotes": paper.upvotes,
+        "github_stars": paper.github_stars,
+        "latest_version": paper.latest_version,
+        "content_hash": paper_hash(paper),
+        "changed_at": now,
+    }
+
+
+def _row_to_paper(row: Row[Any], versions: Sequence[Version] = ()) -> Paper:
+    return Paper(
+        key=row.key,
+        arxiv_id=row.arxiv_id,
+        title=row.title,
+        abstract=row.abstract,
+        source="store",
+        authors=tuple(orjson.loads(row.authors)),
+        categories=tuple(orjson.loads(row.categories)),
+        versions=tuple(versions),
+        submitted=row.submitted,
+        updated=row.updated,
+        announced=row.announced,
+        comment=row.comment,
+        journal_ref=row.journal_ref,
+        doi=row.doi,
+        code_url=row.code_url,
+        project_url=row.project_url,
+        upvotes=row.upvotes,
+        github_stars=row.github_stars,
+    )
+
+
+def _versions_of(conn: Connection, ids: Sequence[int]) -> dict[int, list[Version]]:
+    found: dict[int, list[Version]] = {}
+    if not ids:
+        return found
+    rows = conn.execute(
+        select(paper_versions)
+        .where(paper_versions.c.paper_id.in_(ids))
+        .order_by(paper_versions.c.paper_id, paper_versions.c.version)
+    )
+    for r in rows:
+        found.setdefault(r.paper_id, []).append(Version(r.version, r.date))
+    return found
+
+
+def _load_papers(conn: Connection, ids: Sequence[int]) -> dict[int, Paper]:
+    rows = list(conn.execute(select(papers).where(papers.c.id.in_(ids))))
+    versions = _versions_of(conn, [r.id for r in rows])
+    return {r.id: _row_to_paper(r, versions.get(r.id, ())) for r in rows}
+
+
+def get_paper(conn: Connection, ref: str) -> Paper | None:
+    """A paper by its key or arXiv id (a version suffix is ignored)."""
+    ref = ref.strip()
+    bare = re.sub(r"v\d+$", "", ref)
+    row = conn.execute(
+        select(papers).where(or_(papers.c.key == ref, papers.c.arxiv_id == bare)).limit(1)
+    ).first()
+    if row is None:
+        return None
+    return _row_to_paper(row, _versions_of(conn, [row.id]).get(row.id, ()))
+
+
+@dataclass(frozen=True, slots=True)
+class PaperPage:
+    papers: list[Paper]
+    total: int
+
+
+def _filters(since: dt.date | None, until: dt.date | None, category: str | None) -> list[Any]:
+    conditions: list[Any] = []
+    if since is not None:
+        conditions.append(papers.c.announced >= since)
+    if until is not None:
+        conditions.append(papers.c.announced <= until)
+    if category:
+        in_category = select(paper_categories.c.paper_id).where(
+            paper_categories.c.category == category
+        )
+        conditions.append(papers.c.id.in_(in_category))
+    return conditions
+
+
+def list_papers(
+    conn: Connection,
+    *,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    category: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> PaperPage:
+    """Papers newest first (by announcement day, then arXiv id), with the total count."""
+    where = and_(True, *_filters(since, until, category))
+    total = conn.execute(select(func.count()).select_from(papers).where(where)).scalar_one()
+    rows = list(
+        conn.execute(
+            select(papers)
+            .where(where)
+            .order_by(papers.c.announced.desc().nulls_last(), papers.c.key.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+    versions = _versions_of(conn, [r.id for r in rows])
+    return PaperPage([_row_to_paper(r, versions.get(r.id, ())) for r in rows], total)
+
+
+def count_papers(conn: Connection) -> int:
+    return conn.execute(select(func.count()).select_from(papers)).scalar_one()
+
+
+def earliest_announced(conn: Connection, on_or_after: dt.date) -> dt.date | None:
+    """The oldest announcement day with papers on or after a day."""
+    query = select(func.min(papers.c.announced)).where(papers.c.announced >= on_or_after)
+    return conn.execute(query).scalar_one()
+
+
+def latest_announced(conn: Connection, on_or_before: dt.date | None = None) -> dt.date | None:
+    """The newest announcement day with papers (not after `on_or_before`)."""
+    query = select(func.max(papers.c.announced))
+    if on_or_before is not None:
+        query = query.where(papers.c.announced <= on_or_before)
+    return conn.execute(query).scalar_one()

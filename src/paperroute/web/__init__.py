@@ -1,0 +1,1 @@
+"""The site (server-rendered pages) and its JSON API."""

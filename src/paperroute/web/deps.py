@@ -1,0 +1,25 @@
+"""What routes depend on: a database connection per request, the templates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Connection, Engine
+
+__all__ = ["STATIC_DIR", "Conn", "templates"]
+
+STATIC_DIR = Path(__file__).parent / "static"
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+def _connection(request: Request) -> Iterator[Connection]:
+    engine: Engine = request.app.state.engine
+    with engine.connect() as conn:
+        yield conn
+
+
+Conn = Annotated[Connection, Depends(_connection)]
