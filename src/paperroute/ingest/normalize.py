@@ -125,14 +125,23 @@ def parse_date(value: object) -> dt.date | None:
     raise RecordError(f"date {value!r} is not an ISO date (YYYY-MM-DD)")
 
 
-_CATEGORY_RE = re.compile(r"^[a-z][a-z\-]*(\.[A-Za-z\-]+)?$")
+# arXiv's archives, current and retired: a category is one of these, optionally
+# with a subject class (cs.LG, astro-ph.GA, math.AG).
+_ARCHIVES = frozenset(
+    "cs math stat eess econ q-bio q-fin quant-ph physics astro-ph cond-mat gr-qc hep-ex "
+    "hep-lat hep-ph hep-th math-ph nlin nucl-ex nucl-th acc-phys adap-org alg-geom ao-sci "
+    "atom-ph bayes-an chao-dyn chem-ph cmp-lg comp-gas dg-ga funct-an mtrl-th patt-sol "
+    "plasm-ph q-alg solv-int supr-con".split()
+)
+_CATEGORY_RE = re.compile(r"^([a-z][a-z\-]*)(\.[A-Za-z\-]+)?$")
 
 
 def _clean_categories(categories: Iterable[str]) -> tuple[str, ...]:
     seen: dict[str, None] = {}
     for raw in categories:
         for cat in str(raw).split():
-            if _CATEGORY_RE.match(cat):
+            match = _CATEGORY_RE.match(cat)
+            if match and match[1] in _ARCHIVES:
                 seen.setdefault(cat, None)
     return tuple(seen)
 

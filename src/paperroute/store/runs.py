@@ -23,6 +23,16 @@ __all__ = [
 
 
 def start_run(conn: Connection, source: str, scope: str, now: dt.datetime) -> int:
+    """Record a new run; earlier runs of the same scope still marked running were killed."""
+    conn.execute(
+        update(ingest_runs)
+        .where(
+            ingest_runs.c.source == source,
+            ingest_runs.c.scope == scope,
+            ingest_runs.c.status == "running",
+        )
+        .values(status="interrupted", error="the process stopped before the run finished")
+    )
     result = conn.execute(
         insert(ingest_runs).values(
             source=source, scope=scope, status="running", started_at=now,
