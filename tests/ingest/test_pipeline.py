@@ -86,8 +86,14 @@ def test_kill_mid_ingest_then_rerun_loses_and_duplicates_nothing(
     process.wait()
     assert _count(engine) < SAMPLE_PAPERS, "the kill came too late to test anything"
     versions_before = _count(engine, paper_versions)
-    rerun = _ingest_process(db_url)
-    assert rerun.wait(timeout=120) == 0
+    rerun = subprocess.run(
+        [sys.executable, "-m", "paperroute", "ingest", "file", str(SAMPLE)],
+        env=os.environ | {"PAPERROUTE_DATABASE_URL": db_url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert rerun.returncode == 0, rerun.stderr
     assert _count(engine) == SAMPLE_PAPERS
     with engine.connect() as conn:
         distinct = conn.execute(select(func.count(func.distinct(papers.c.arxiv_id)))).scalar_one()

@@ -179,6 +179,13 @@ def _url(value: object, name: str) -> str | None:
     return text if re.match(r"^https?://[^\s<>\"]+$", text, re.IGNORECASE) else None
 
 
+def _count(value: object) -> int | None:
+    """A popularity count, or None when it is not a plausible one."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31:
+        return value
+    return None
+
+
 def build_paper(
     *,
     source: str,
@@ -196,8 +203,8 @@ def build_paper(
     doi: object = None,
     code_url: object = None,
     project_url: object = None,
-    upvotes: int | None = None,
-    github_stars: int | None = None,
+    upvotes: object = None,
+    github_stars: object = None,
 ) -> Paper:
     """Validate and clean one record; raise RecordError naming what is wrong."""
     if not isinstance(title, str):
@@ -239,6 +246,6 @@ def build_paper(
         doi=_short(doi, "DOI"),
         code_url=_url(code_url, "code link"),
         project_url=_url(project_url, "project link"),
-        upvotes=upvotes,
-        github_stars=github_stars,
+        upvotes=_count(upvotes),
+        github_stars=_count(github_stars),
     )

@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -29,9 +29,12 @@ __all__ = [
 ]
 
 
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
 def title_hash(title: str) -> str:
     """A hash of the title's letters and digits: what matches a paper across sources."""
-    folded = "".join(ch for ch in title.casefold() if ch.isalnum())
+    folded = _NOT_ALNUM.sub("", title.casefold())
     return hashlib.blake2b(folded.encode(), digest_size=10).hexdigest()
 
 
@@ -40,8 +43,13 @@ def paper_key(paper: Paper) -> str:
 
 
 def paper_hash(paper: Paper) -> str:
-    """A hash of everything a paper says (not where it came from)."""
-    data = orjson.dumps(replace(paper, source="", key=None))
+    """A hash of everything a paper says (not where it came from, nor its stored key)."""
+    p = paper
+    data = orjson.dumps(
+        [p.arxiv_id, p.title, p.abstract, p.authors, p.categories, p.versions, p.submitted,
+         p.updated, p.announced, p.comment, p.journal_ref, p.doi, p.code_url, p.project_url,
+         p.upvotes, p.github_stars]
+    )  # fmt: skip
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
@@ -116,14 +124,14 @@ def upsert_papers(conn: Connection, batch: Iterable[Paper], now: dt.datetime) ->
         ids = [m.paper_id for i, m in matches.items() if unique[i].source == source]
         for pid, h in _source_hashes(conn, source, ids).items():
             known_hashes[(pid, source)] = h
-    new: list[Paper] = []
+    new: list[tuple[Paper, str]] = []
     # Keyed by (paper, source): two records of one batch may name the same paper.
     changed: dict[tuple[int, str], tuple[int, Paper, str]] = {}
     for i, paper in enumerate(unique):
         record_hash = paper_hash(paper)
         match = matches.get(i)
         if match is None:
-            new.append(paper)
+            new.append((paper, record_hash))
         elif known_hashes.get((match.paper_id, paper.source)) == record_hash:
             counts.unchanged += 1
         else:
@@ -136,19 +144,24 @@ def upsert_papers(conn: Connection, batch: Iterable[Paper], now: dt.datetime) ->
     return counts
 
 
-def _insert_new(conn: Connection, new: list[Paper], now: dt.datetime) -> None:
+def _insert_new(conn: Connection, new: list[tuple[Paper, str]], now: dt.datetime) -> None:
     if not new:
         return
-    rows = [_paper_row(p, now) | {"created_at": now} for p in new]
-    result = conn.execute(insert(papers).returning(papers.c.id, sort_by_parameter_order=True), rows)
-    ids = [r.id for r in result]
-    _insert_children(conn, list(zip(ids, new, strict=True)))
+    rows = [_paper_row(p, now, h) | {"created_at": now} for p, h in new]
+    conn.execute(insert(papers), rows)
+    # Read the ids back by key: cheaper than RETURNING row by row on SQLite.
+    keys = [row["key"] for row in rows]
+    id_of = dict(
+        conn.execute(select(papers.c.key, papers.c.id).where(papers.c.key.in_(keys))).all()
+    )
+    ids = [id_of[key] for key in keys]
+    _insert_children(conn, list(zip(ids, (p for p, _ in new), strict=True)))
     conn.execute(
         insert(paper_sources),
         [
-            {"paper_id": pid, "source": p.source, "record_hash": paper_hash(p),
+            {"paper_id": pid, "source": p.source, "record_hash": h,
              "first_seen": now, "last_changed": now}
-            for pid, p in zip(ids, new, strict=True)
+            for pid, (p, h) in zip(ids, new, strict=True)
         ],
     )  # fmt: skip
 
@@ -179,11 +192,15 @@ def _apply_changes(
     rewritten: list[tuple[int, Paper]] = []
     for pid, incoming, _ in changed:
         merged = stored[pid].merged_with(incoming)
-        if paper_hash(merged) != paper_hash(stored[pid]):
+        merged_hash = paper_hash(merged)
+        if merged_hash != paper_hash(stored[pid]):
             stored[pid] = merged
             rewritten.append((pid, merged))
-    for pid, paper in rewritten:
-        conn.execute(update(papers).where(papers.c.id == pid).values(_paper_row(paper, now)))
+            conn.execute(
+                update(papers)
+                .where(papers.c.id == pid)
+                .values(_paper_row(merged, now, merged_hash))
+            )
     if rewritten:
         ids = [pid for pid, _ in rewritten]
         conn.execute(delete(paper_versions).where(paper_versions.c.paper_id.in_(ids)))
@@ -215,7 +232,7 @@ def _record_sources(
         )
 
 
-def _paper_row(paper: Paper, now: dt.datetime) -> dict[str, Any]:
+def _paper_row(paper: Paper, now: dt.datetime, content_hash: str) -> dict[str, Any]:
     return {
         "key": paper.key or paper_key(paper),
         "arxiv_id": paper.arxiv_id,
@@ -236,7 +253,7 @@ def _paper_row(paper: Paper, now: dt.datetime) -> dict[str, Any]:
         "upvotes": paper.upvotes,
         "github_stars": paper.github_stars,
         "latest_version": paper.latest_version,
-        "content_hash": paper_hash(paper),
+        "content_hash": content_hash,
         "changed_at": now,
     }
 

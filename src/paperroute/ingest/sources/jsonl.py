@@ -36,7 +36,7 @@ def record_to_paper(record: Any, source: str = SOURCE) -> Paper:
         arxiv_id=record.get("id") or record.get("arxiv_id"),
         title=record.get("title"),
         abstract=record.get("summary", record.get("abstract", "")),
-        authors=[a if isinstance(a, str) else str(a.get("name", "")) for a in authors],
+        authors=[_author_name(a) for a in authors],
         categories=[str(c) for c in categories],
         comment=record.get("comment"),
         journal_ref=record.get("journal_ref"),
@@ -47,6 +47,14 @@ def record_to_paper(record: Any, source: str = SOURCE) -> Paper:
         code_url=record.get("code_url"),
         project_url=record.get("project_url"),
     )
+
+
+def _author_name(author: object) -> str:
+    if isinstance(author, str):
+        return author
+    if isinstance(author, dict) and isinstance(author.get("name"), str):
+        return author["name"]
+    raise RecordError(f"author {str(author)[:40]!r} is neither a name nor an object with a name")
 
 
 def _open_bytes(path: Path) -> bytes:
