@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable
+from contextlib import contextmanager
 
 import typer
 from rich.console import Console
@@ -29,12 +30,16 @@ def settings() -> Settings:
     return Settings()
 
 
-def open_store(current: Settings | None = None, *, check: bool = True) -> Engine:
-    """The configured database, checked to have the current schema."""
+@contextmanager
+def open_store(current: Settings | None = None, *, check: bool = True) -> Generator[Engine]:
+    """The configured database, checked to have the current schema; closed afterwards."""
     engine = make_engine((current or settings()).db_url)
-    if check:
-        check_schema(engine)
-    return engine
+    try:
+        if check:
+            check_schema(engine)
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def _describe(counts: RunCounts) -> str:

@@ -11,17 +11,16 @@ from alembic.util.exc import CommandError
 from sqlalchemy.exc import OperationalError
 
 from paperroute.cli import ingest, papers, runs
-from paperroute.cli.console import UserError, console, errors, open_store, settings
+from paperroute.cli.console import UserError, console, errors, ingest_with_progress, open_store
 from paperroute.ingest.http import FetchError
 from paperroute.ingest.normalize import RecordError
 from paperroute.ingest.sources.jsonl import read_json_file
 from paperroute.ingest.sources.listing import read_listing_file
-from paperroute.ingest.pipeline import run_ingest
 from paperroute.ingest.xml import XmlError
 from paperroute.store import stats as stats_store
 from paperroute.store.db import SchemaError, upgrade_schema
 
-__all__ = ["app", "main"]
+__all__ = ["app", "describe_error", "main"]
 
 app = typer.Typer(
     help="paperroute: self-hosted research-paper discovery.",
@@ -40,10 +39,9 @@ def init() -> None:
 
     Example: [bold]PAPERROUTE_HOME=~/papers paperroute init[/]
     """
-    current = settings()
-    engine = open_store(current, check=False)
-    upgrade_schema(engine)
-    console.print(f"Database ready: {engine.url.render_as_string(hide_password=True)}")
+    with open_store(check=False) as engine:
+        upgrade_schema(engine)
+        console.print(f"Database ready: {engine.url.render_as_string(hide_password=True)}")
 
 
 @app.command()
@@ -52,7 +50,7 @@ def stats() -> None:
 
     Example: [bold]paperroute stats[/]
     """
-    with open_store().connect() as conn:
+    with open_store() as engine, engine.connect() as conn:
         summary = stats_store.summarize(conn)
     from rich.table import Table
 
@@ -74,7 +72,8 @@ def serve(
 
     Example: [bold]paperroute serve --port 8000 --workers 2[/]
     """
-    open_store()  # checks the schema before any worker starts
+    with open_store():  # checks the schema before any worker starts
+        pass
     import uvicorn
 
     console.print(f"Serving on http://{host}:{port}")
@@ -97,35 +96,42 @@ def demo(
 
     Example: [bold]paperroute demo --port 8000[/]
     """
-    engine = open_store(check=False)
-    upgrade_schema(engine)
     sample = resources.files("paperroute") / "sample"
-    with resources.as_file(sample / "papers.jsonl.gz") as path:
-        run_ingest(engine, "file", "sample:papers", read_json_file(Path(path)))
-    with resources.as_file(sample / "trending-listing.txt") as path:
-        run_ingest(engine, "listing", "sample:listing", read_listing_file(Path(path)))
-    with engine.connect() as conn:
-        total = stats_store.summarize(conn)["papers"]
+    with open_store(check=False) as engine:
+        upgrade_schema(engine)
+        with resources.as_file(sample / "papers.jsonl.gz") as path:
+            ingest_with_progress(engine, "file", "sample:papers", read_json_file(Path(path)))
+        with resources.as_file(sample / "trending-listing.txt") as path:
+            ingest_with_progress(engine, "listing", "sample:listing", read_listing_file(Path(path)))
+        with engine.connect() as conn:
+            total = stats_store.summarize(conn)["papers"]
     console.print(f"Sample loaded: {total:,} papers.")
     if not no_serve:
         serve(host="127.0.0.1", port=port, workers=1)
 
 
-_USER_ERRORS = (UserError, SchemaError, FetchError, RecordError, XmlError, FileNotFoundError)
+def describe_error(exc: BaseException) -> str | None:
+    """The one line to show for an error the user can act on; None for a real bug."""
+    from paperroute.ingest.sources.errors import SourceError
+
+    if isinstance(exc, UserError | SchemaError | FetchError | RecordError | XmlError | SourceError):
+        return str(exc)
+    if isinstance(exc, FileNotFoundError):
+        return f"{exc.filename}: no such file"
+    if isinstance(exc, OperationalError):
+        return f"cannot use the database: {exc.orig}"
+    if isinstance(exc, CommandError):
+        return f"schema migration failed: {exc}"
+    return None
 
 
 def main() -> None:
     """Entry point: user mistakes and unreachable services end in one clear line."""
-    from paperroute.ingest.sources.errors import SourceError
-
     try:
         app()
-    except (*_USER_ERRORS, SourceError) as exc:
-        errors.print(f"[red]error:[/] {exc}")
-        sys.exit(1)
-    except OperationalError as exc:
-        errors.print(f"[red]error:[/] cannot use the database: {exc.orig}")
-        sys.exit(1)
-    except CommandError as exc:
-        errors.print(f"[red]error:[/] schema migration failed: {exc}")
+    except Exception as exc:
+        message = describe_error(exc)
+        if message is None:
+            raise
+        errors.print(f"[red]error:[/] {message}", highlight=False)
         sys.exit(1)

@@ -39,7 +39,7 @@ def show(
 
     Example: [bold]paperroute papers show 2503.11731[/]
     """
-    with open_store().connect() as conn:
+    with open_store() as engine, engine.connect() as conn:
         paper = paper_store.get_paper(conn, paper_id)
     if paper is None:
         raise UserError(f"no paper {paper_id!r}; `paperroute papers list` shows what is stored")
@@ -78,7 +78,7 @@ def list_(
 
     Example: [bold]paperroute papers list --since 2026-03-01 --category cs.LG --json[/]
     """
-    with open_store().connect() as conn:
+    with open_store() as engine, engine.connect() as conn:
         page = paper_store.list_papers(
             conn,
             since=since.date() if since else None,

@@ -19,7 +19,7 @@ def list_(limit: int = typer.Option(20, min=1)) -> None:
 
     Example: [bold]paperroute runs list --limit 5[/]
     """
-    with open_store().connect() as conn:
+    with open_store() as engine, engine.connect() as conn:
         found = run_store.list_runs(conn, limit)
     table = Table(title="Ingest runs")
     for column in ("run", "source", "status", "started", "new", "updated", "unchanged", "rejected"):
@@ -37,7 +37,7 @@ def show(run_id: int = typer.Argument(..., help="Run number from `paperroute run
 
     Example: [bold]paperroute runs show 3[/]
     """
-    with open_store().connect() as conn:
+    with open_store() as engine, engine.connect() as conn:
         run = run_store.get_run(conn, run_id)
         rejects = run_store.list_rejects(conn, run_id)
     if run is None:

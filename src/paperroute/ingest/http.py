@@ -104,7 +104,8 @@ class PoliteClient:
                 if response.status_code not in _RETRY_STATUSES:
                     return response
                 problem = f"answered HTTP {response.status_code}"
-                pause = _retry_after(response) or wait
+                asked = _retry_after(response)
+                pause = wait if asked is None else asked
             if attempt < self.policy.retries:
                 self._sleep(min(pause, self.policy.max_wait))
                 wait *= 2

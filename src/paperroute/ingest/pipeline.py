@@ -38,10 +38,10 @@ class _Batch:
         return len(self.papers) + len(self.rejects)
 
 
-def resume_point(engine: Engine, source: str, scope: str) -> str | None:
-    """The watermark the last run of this source and scope reached, if any."""
+def resume_point(engine: Engine, source: str, scope: str) -> IngestRun | None:
+    """The newest run of this source and scope that reached a watermark, if any."""
     with engine.connect() as conn:
-        return run_store.last_watermark(conn, source, scope)
+        return run_store.last_run(conn, source, scope)
 
 
 def _flush(
@@ -76,7 +76,10 @@ def run_ingest(
                 totals.add(_flush(engine, run_id, batch, item.watermark, clock()))
                 batch = _Batch()
             else:
-                (batch.papers if isinstance(item, Paper) else batch.rejects).append(item)
+                if isinstance(item, Paper):
+                    batch.papers.append(item)
+                else:
+                    batch.rejects.append(item)
                 if len(batch) >= batch_size:
                     totals.add(_flush(engine, run_id, batch, None, clock()))
                     batch = _Batch()

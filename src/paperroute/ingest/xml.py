@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 from lxml import etree
 
-__all__ = ["XmlError", "parse_xml"]
+__all__ = ["Element", "XmlError", "parse_xml"]
+
+Element: TypeAlias = etree._Element  # pyright: ignore[reportPrivateUsage]
 
 
 class XmlError(ValueError):
@@ -23,7 +27,7 @@ def _parser() -> etree.XMLParser:
     )
 
 
-def parse_xml(data: bytes, where: str) -> etree._Element:
+def parse_xml(data: bytes, where: str) -> Element:
     """Parse a whole document; raise XmlError naming `where` if it is broken or hostile.
 
     Any `<!DOCTYPE>` with entity declarations is refused outright: no feed we
@@ -35,6 +39,4 @@ def parse_xml(data: bytes, where: str) -> etree._Element:
         root = etree.fromstring(data, parser=_parser())
     except etree.XMLSyntaxError as exc:
         raise XmlError(f"{where}: not well-formed XML ({exc.msg})") from None
-    if root is None:
-        raise XmlError(f"{where}: empty document")
     return root

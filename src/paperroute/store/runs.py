@@ -14,7 +14,7 @@ from paperroute.store.schema import ingest_rejects, ingest_runs
 __all__ = [
     "finish_run",
     "get_run",
-    "last_watermark",
+    "last_run",
     "list_rejects",
     "list_runs",
     "record_progress",
@@ -79,10 +79,10 @@ def finish_run(
     )
 
 
-def last_watermark(conn: Connection, source: str, scope: str) -> str | None:
-    """Where the newest run of this source and scope got to, finished or not."""
-    return conn.execute(
-        select(ingest_runs.c.watermark)
+def last_run(conn: Connection, source: str, scope: str) -> IngestRun | None:
+    """The newest run of this source and scope that reached a watermark, finished or not."""
+    row = conn.execute(
+        select(ingest_runs)
         .where(
             ingest_runs.c.source == source,
             ingest_runs.c.scope == scope,
@@ -90,7 +90,8 @@ def last_watermark(conn: Connection, source: str, scope: str) -> str | None:
         )
         .order_by(ingest_runs.c.id.desc())
         .limit(1)
-    ).scalar_one_or_none()
+    ).first()
+    return _to_run(row) if row is not None else None
 
 
 def _to_run(r: Row[Any]) -> IngestRun:

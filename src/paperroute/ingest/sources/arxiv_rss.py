@@ -19,20 +19,16 @@ import datetime as dt
 import email.utils
 import re
 from collections.abc import Iterator
-from typing import TypeAlias
-
-from lxml import etree
 
 from paperroute.domain import Checkpoint, Paper, Rejected, SourceItem, Version
 from paperroute.ingest.http import PoliteClient
 from paperroute.ingest.normalize import RecordError, build_paper, parse_arxiv_id
 from paperroute.ingest.sources.errors import SourceError
-from paperroute.ingest.xml import XmlError, parse_xml
+from paperroute.ingest.xml import Element, XmlError, parse_xml
 
 __all__ = ["ANNOUNCE_TYPES", "SOURCE", "fetch_arxiv_rss"]
 
 # lxml's element class has no public name; it is the type everyone annotates with.
-_Element: TypeAlias = etree._Element  # pyright: ignore[reportPrivateUsage]
 
 SOURCE = "arxiv-rss"
 ANNOUNCE_TYPES = frozenset({"new", "cross", "replace", "replace-cross"})
@@ -70,7 +66,7 @@ def _check_types(announce_types: set[str] | None) -> frozenset[str]:
     return frozenset(announce_types)
 
 
-def _fetch_channel(client: PoliteClient, url: str) -> _Element:
+def _fetch_channel(client: PoliteClient, url: str) -> Element:
     response = client.get(url)
     if response.status_code != 200:
         raise SourceError(f"{url} answered HTTP {response.status_code}; check the base URL")
@@ -105,7 +101,7 @@ def _split_authors(text: str) -> list[str]:
     return names
 
 
-def _arxiv_id(item: _Element, match: re.Match[str] | None) -> tuple[str, int | None]:
+def _arxiv_id(item: Element, match: re.Match[str] | None) -> tuple[str, int | None]:
     """The id and version: the description has both; guid and link are fallbacks."""
     candidates = [match["id"]] if match else []
     candidates += [item.findtext("guid") or "", item.findtext("link") or ""]
@@ -116,7 +112,7 @@ def _arxiv_id(item: _Element, match: re.Match[str] | None) -> tuple[str, int | N
     raise RecordError("no arXiv id in the description, guid or link")
 
 
-def _announce_type(item: _Element) -> str:
+def _announce_type(item: Element) -> str:
     text = item.findtext("arxiv:announce_type", namespaces=_NS)
     if text is None:
         match = _DESCRIPTION_RE.match(item.findtext("description") or "")
@@ -124,7 +120,7 @@ def _announce_type(item: _Element) -> str:
     return text.strip().lower()
 
 
-def _item_to_paper(item: _Element, announced: dt.date | None) -> Paper:
+def _item_to_paper(item: Element, announced: dt.date | None) -> Paper:
     """The paper an item describes; RecordError if it cannot be one."""
     description = item.findtext("description") or ""
     match = _DESCRIPTION_RE.match(description)
