@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -17,7 +20,13 @@ def create_app(settings: Settings) -> FastAPI:
     """The site and API over the configured database (whose schema must be current)."""
     engine = make_engine(settings.db_url)
     check_schema(engine)
-    app = FastAPI(title="paperroute", version="0.1.0")
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncGenerator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(title="paperroute", version="0.1.0", lifespan=lifespan)
     app.state.engine = engine
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(pages.router)

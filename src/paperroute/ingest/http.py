@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 import time
 from collections.abc import Callable, Mapping
@@ -25,6 +26,7 @@ class FetchPolicy:
     retries: int = 4
     backoff: float = 2.0  # first wait after a failure; doubles each time
     max_wait: float = 300.0  # cap on any single wait, Retry-After included
+    max_bytes: int = 64 * 1024 * 1024  # no feed page is this big; a runaway body is refused
 
 
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -40,6 +42,8 @@ def _retry_after(response: httpx.Response) -> float | None:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:  # HTTP dates are GMT, whatever the header forgot to say
+        when = when.replace(tzinfo=dt.UTC)
     return max(0.0, when.timestamp() - time.time())
 
 
@@ -88,18 +92,20 @@ class PoliteClient:
         self._last_request = self._clock()
 
     def get(self, url: str, params: Mapping[str, str | int] | None = None) -> httpx.Response:
+        """GET with retries; any 4xx but 429 is the caller's to read."""
+        request = self._client.build_request("GET", url, params=params)
         wait = self.policy.backoff
         problem = ""
         for attempt in range(self.policy.retries + 1):
             self._wait_turn()
             try:
-                response = self._client.get(url, params=params)
+                response = self._send(request)
             except httpx.TimeoutException:
-                problem = f"timed out after {self.policy.timeout:g} s"
-                pause = wait
+                problem, pause = f"timed out after {self.policy.timeout:g} s", wait
             except httpx.TransportError as exc:
-                problem = f"could not connect ({exc.__class__.__name__}: {exc})"
-                pause = wait
+                problem, pause = f"could not connect ({exc.__class__.__name__}: {exc})", wait
+            except httpx.RequestError as exc:  # redirect loops, broken encodings: no retry helps
+                raise FetchError(f"{request.url} failed: {exc.__class__.__name__}: {exc}") from None
             else:
                 if response.status_code not in _RETRY_STATUSES:
                     return response
@@ -110,7 +116,28 @@ class PoliteClient:
                 self._sleep(min(pause, self.policy.max_wait))
                 wait *= 2
         raise FetchError(
-            f"{url} {problem} ({self.policy.retries + 1} attempts); "
+            f"{request.url} {problem} ({self.policy.retries + 1} attempts); "
             "check the address and your connection, then run the command again: "
             "it resumes where it stopped"
+        )
+
+    def _send(self, request: httpx.Request) -> httpx.Response:
+        """Send and read the body, refusing one larger than the policy allows."""
+        response = self._client.send(request, stream=True)
+        try:
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > self.policy.max_bytes:
+                    raise FetchError(
+                        f"{request.url} sent more than {self.policy.max_bytes:,} bytes; "
+                        "refusing to read it (is the address right?)"
+                    )
+        finally:
+            response.close()
+        # The body is already decoded: drop the headers that describe the wire form.
+        headers = [(k, v) for k, v in response.headers.multi_items()
+                   if k.lower() not in {"content-encoding", "content-length"}]  # fmt: skip
+        return httpx.Response(
+            response.status_code, headers=headers, content=bytes(body), request=request
         )

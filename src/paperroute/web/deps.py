@@ -16,6 +16,16 @@ STATIC_DIR = Path(__file__).parent / "static"
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 
+def web_link(url: str | None) -> str | None:
+    """The URL if it is an http(s) link, else None: no `javascript:` href reaches a page."""
+    if url and url.lower().startswith(("https://", "http://")):
+        return url
+    return None
+
+
+templates.env.filters["web_link"] = web_link
+
+
 def _connection(request: Request) -> Iterator[Connection]:
     engine: Engine = request.app.state.engine
     with engine.connect() as conn:
