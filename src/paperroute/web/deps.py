@@ -23,7 +23,8 @@ def web_link(url: str | None) -> str | None:
     return None
 
 
-templates.env.filters["web_link"] = web_link
+# Jinja's stubs type the filter table as its built-in filters only.
+templates.env.filters["web_link"] = web_link  # pyright: ignore[reportArgumentType]
 
 
 def _connection(request: Request) -> Iterator[Connection]:
