@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.runtime-installed
 DEV := $(VENV)/.dev-installed
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test lint format bench clean docs
 
 $(RUNTIME): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,3 +37,6 @@ bench: $(DEV)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
+
+docs: $(DEV)  ## docs/cli.md from the commands' own help (a test checks it is current)
+	$(BIN)/typer paperroute.cli.main utils docs --name paperroute --output docs/cli.md

@@ -19,7 +19,11 @@ __all__ = ["create_app", "create_app_from_env"]
 def create_app(settings: Settings) -> FastAPI:
     """The site and API over the configured database (whose schema must be current)."""
     engine = make_engine(settings.db_url)
-    check_schema(engine)
+    try:
+        check_schema(engine)
+    except Exception:
+        engine.dispose()
+        raise
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncGenerator[None]:

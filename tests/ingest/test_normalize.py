@@ -90,3 +90,25 @@ def test_only_web_links_are_kept() -> None:
 
 def test_empty_abstract_is_allowed() -> None:
     assert build_paper(source="t", title="T", abstract="").abstract == ""
+
+
+def test_code_and_project_links_are_found_in_the_comment() -> None:
+    paper = build_paper(
+        source="t",
+        title="T",
+        comment="Project page: https://gen-searcher.vercel.app Code: https://github.com/tulerfeng/Gen-Searcher.",
+    )
+    assert paper.code_url == "https://github.com/tulerfeng/Gen-Searcher"
+    assert paper.project_url == "https://gen-searcher.vercel.app"
+
+
+def test_links_in_the_abstract_count_too_and_given_links_win() -> None:
+    abstract = "Code is available at https://github.com/a/b; see our demo at https://a.io/x."
+    found = build_paper(source="t", title="T", abstract=abstract)
+    assert (found.code_url, found.project_url) == ("https://github.com/a/b", "https://a.io/x")
+    given = build_paper(source="t", title="T", abstract=abstract, code_url="https://gitlab.com/c/d")
+    assert given.code_url == "https://gitlab.com/c/d"
+    assert (
+        build_paper(source="t", title="T", abstract="See https://example.org/paper.").project_url
+        is None
+    )

@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, text
 
-from paperroute.store.db import SchemaError, check_schema, make_engine
+from paperroute.store.db import SchemaError, check_schema, head_revision, make_engine
 from paperroute.store.schema import metadata
 
 
@@ -29,8 +29,14 @@ def test_empty_database_is_refused_with_the_fix(tmp_path: Path) -> None:
 def test_old_schema_is_refused_with_the_fix(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '0000'"))
-    with pytest.raises(SchemaError, match="run `paperroute init` to upgrade"):
-        check_schema(engine)
+    try:
+        with pytest.raises(SchemaError, match="run `paperroute init` to upgrade"):
+            check_schema(engine)
+    finally:  # the PostgreSQL database is shared by the session's tests
+        with engine.begin() as conn:
+            conn.execute(
+                text("UPDATE alembic_version SET version_num = :head"), {"head": head_revision()}
+            )
 
 
 def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:

@@ -82,3 +82,12 @@ def test_output_is_escaped_everywhere(client: TestClient) -> None:
         assert "<script>alert" not in text and "<img src=x" not in text
         assert "&lt;script&gt;" in text
         assert "javascript:" not in text
+
+
+def test_recently_added_lists_papers_without_a_date(client: TestClient, engine: Engine) -> None:
+    undated = build_paper(source="listing", title="A Listed Paper Without Id", abstract="Text.")
+    with engine.begin() as conn:
+        upsert_papers(conn, [undated], NOW + dt.timedelta(hours=1))
+    page = client.get("/added").text
+    assert page.index("A Listed Paper Without Id") < page.index("Paper number 1")
+    assert "A Listed Paper Without Id" not in client.get("/").text

@@ -17,6 +17,7 @@ __all__ = [
     "RecordError",
     "build_paper",
     "clean_text",
+    "find_links",
     "parse_arxiv_id",
     "parse_date",
     "title_key",
@@ -216,6 +217,26 @@ def _url(value: object, name: str) -> str | None:
     return text if re.match(r"^https?://[^\s<>\"]+$", text, re.IGNORECASE) else None
 
 
+_URL_RE = re.compile(r"https?://[^\s<>\"'()\[\]{}]+", re.IGNORECASE)
+_CODE_HOSTS = ("github.com/", "gitlab.com/", "bitbucket.org/", "huggingface.co/spaces/")
+_PROJECT_CUE = re.compile(r"(project|home)\s*page|website|demo", re.IGNORECASE)
+
+
+def find_links(*texts: str | None) -> tuple[str | None, str | None]:
+    """(code, project page) links that authors put in a comment or abstract."""
+    code = project = None
+    for text in texts:
+        for match in _URL_RE.finditer(text or ""):
+            url = match[0].rstrip(".,;:")
+            if code is None and any(host in url.lower() for host in _CODE_HOSTS):
+                code = url
+            elif project is None and _PROJECT_CUE.search(
+                text[max(0, match.start() - 30) : match.start()]
+            ):  # type: ignore[index]
+                project = url
+    return code, project
+
+
 def _count(value: object) -> int | None:
     """A popularity count, or None when it is not a plausible one."""
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31:
@@ -264,6 +285,8 @@ def build_paper(
         if parsed is None:
             raise RecordError(f"{str(arxiv_id)[:80]!r} is not an arXiv id")
         bare_id, id_version = parsed
+    clean_comment = _short(comment, "comment")
+    found_code, found_project = find_links(clean_comment, clean_abstract)
     all_versions = {v.number: v for v in versions}
     if id_version is not None and id_version not in all_versions:
         all_versions[id_version] = Version(id_version)
@@ -278,11 +301,11 @@ def build_paper(
         submitted=parse_date(submitted),
         updated=parse_date(updated),
         announced=parse_date(announced),
-        comment=_short(comment, "comment"),
+        comment=clean_comment,
         journal_ref=_short(journal_ref, "journal-ref"),
         doi=_short(doi, "DOI"),
-        code_url=_url(code_url, "code link"),
-        project_url=_url(project_url, "project link"),
+        code_url=_url(code_url, "code link") or found_code,
+        project_url=_url(project_url, "project link") or found_project,
         upvotes=_count(upvotes),
         github_stars=_count(github_stars),
     )

@@ -333,6 +333,12 @@ def _filters(since: dt.date | None, until: dt.date | None, category: str | None)
     return conditions
 
 
+_ORDERS = {
+    "announced": (papers.c.announced.desc().nulls_last(), papers.c.key.desc()),
+    "added": (papers.c.created_at.desc(), papers.c.id.asc()),
+}
+
+
 def list_papers(
     conn: Connection,
     *,
@@ -341,18 +347,18 @@ def list_papers(
     category: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    order: str = "announced",
 ) -> PaperPage:
-    """Papers newest first (by announcement day, then arXiv id), with the total count."""
+    """Papers newest first, with the total count.
+
+    `order` is "announced" (announcement day, then arXiv id) or "added" (when
+    this site first stored them: how papers without a date are found).
+    """
     where = and_(True, *_filters(since, until, category))
+    sort = _ORDERS[order]
     total = conn.execute(select(func.count()).select_from(papers).where(where)).scalar_one()
     rows = list(
-        conn.execute(
-            select(papers)
-            .where(where)
-            .order_by(papers.c.announced.desc().nulls_last(), papers.c.key.desc())
-            .limit(limit)
-            .offset(offset)
-        )
+        conn.execute(select(papers).where(where).order_by(*sort).limit(limit).offset(offset))
     )
     versions = _versions_of(conn, [r.id for r in rows])
     return PaperPage([_row_to_paper(r, versions.get(r.id, ())) for r in rows], total)

@@ -60,6 +60,19 @@ def category_page(
     )
 
 
+@router.get("/added", response_class=HTMLResponse)
+def added_page(request: Request, conn: Conn, page: int = Query(1, ge=1)) -> HTMLResponse:
+    """Papers in the order this site stored them: imported lists, papers without a date."""
+    listing = paper_store.list_papers(
+        conn, order="added", limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    )
+    return templates.TemplateResponse(
+        request,
+        "category.html",
+        {"category": "Recently added", "listing": listing, "page": page, "page_size": PAGE_SIZE},
+    )
+
+
 @router.get("/papers/{paper_id:path}", response_class=HTMLResponse)
 def paper_page(request: Request, conn: Conn, paper_id: str) -> HTMLResponse:
     paper = paper_store.get_paper(conn, paper_id)
