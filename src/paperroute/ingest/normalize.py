@@ -225,14 +225,13 @@ _PROJECT_CUE = re.compile(r"(project|home)\s*page|website|demo", re.IGNORECASE)
 def find_links(*texts: str | None) -> tuple[str | None, str | None]:
     """(code, project page) links that authors put in a comment or abstract."""
     code = project = None
-    for text in texts:
-        for match in _URL_RE.finditer(text or ""):
+    for text in filter(None, texts):
+        for match in _URL_RE.finditer(text):
             url = match[0].rstrip(".,;:")
+            cue = text[max(0, match.start() - 30) : match.start()]
             if code is None and any(host in url.lower() for host in _CODE_HOSTS):
                 code = url
-            elif project is None and _PROJECT_CUE.search(
-                text[max(0, match.start() - 30) : match.start()]
-            ):  # type: ignore[index]
+            elif project is None and _PROJECT_CUE.search(cue):
                 project = url
     return code, project
 
