@@ -98,8 +98,10 @@ def clean_text(text: str, *, latex: bool = True) -> str:
         text = _ACCENT_RE.sub(_replace_accent, text)
         text = _TEXT_CMD_RE.sub(r"\1", text)
         text = _LETTER_RE.sub(lambda m: _LETTERS[m[0]], text)
-    text = _CONTROL_RE.sub("", text)
-    return " ".join(text.split())
+    text = " ".join(text.split())
+    if not text.isprintable():  # rare: control or invisible format characters
+        text = " ".join(_CONTROL_RE.sub("", text).split())
+    return text
 
 
 def title_key(title: str) -> str:
@@ -225,7 +227,9 @@ _PROJECT_CUE = re.compile(r"(project|home)\s*page|website|demo", re.IGNORECASE)
 def find_links(*texts: str | None) -> tuple[str | None, str | None]:
     """(code, project page) links that authors put in a comment or abstract."""
     code = project = None
-    for text in filter(None, texts):
+    for text in texts:
+        if not text or "http" not in text:
+            continue
         for match in _URL_RE.finditer(text):
             url = match[0].rstrip(".,;:")
             cue = text[max(0, match.start() - 30) : match.start()]

@@ -10,6 +10,7 @@ Also reads the optional fields `abstract`, `doi`, `journal_ref`, `submitted`,
 from __future__ import annotations
 
 import gzip
+import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -57,31 +58,33 @@ def _author_name(author: object) -> str:
     raise RecordError(f"author {str(author)[:40]!r} is neither a name nor an object with a name")
 
 
-def _open_bytes(path: Path) -> bytes:
+def _open(path: Path) -> io.BufferedIOBase:
     with path.open("rb") as raw:
         magic = raw.read(2)
-    if magic == b"\x1f\x8b":
-        with gzip.open(path, "rb") as handle:
-            return handle.read()
-    return path.read_bytes()
+    return gzip.GzipFile(path, "rb") if magic == b"\x1f\x8b" else path.open("rb")
 
 
 def read_json_file(path: Path) -> Iterator[SourceItem]:
-    """Papers from a .jsonl/.json file (gzip allowed); bad lines become `Rejected`."""
-    data = _open_bytes(path)
-    if data.lstrip()[:1] == b"[":
-        yield from _read_json_array(path, data)
-        return
-    for number, line in enumerate(data.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path.name}:{number}"
-        try:
-            yield record_to_paper(orjson.loads(line))
-        except orjson.JSONDecodeError as exc:
-            yield Rejected(where, f"invalid JSON ({exc.msg})")
-        except RecordError as exc:
-            yield Rejected(where, str(exc))
+    """Papers from a .jsonl/.json file (gzip allowed); bad lines become `Rejected`.
+
+    JSON Lines are streamed, so a corpus of any size reads in constant memory.
+    """
+    with _open(path) as handle:
+        first = handle.read(1024)
+        handle.seek(0)
+        if first.lstrip()[:1] == b"[":
+            yield from _read_json_array(path, handle.read())
+            return
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            where = f"{path.name}:{number}"
+            try:
+                yield record_to_paper(orjson.loads(line))
+            except orjson.JSONDecodeError as exc:
+                yield Rejected(where, f"invalid JSON ({exc.msg})")
+            except RecordError as exc:
+                yield Rejected(where, str(exc))
 
 
 def _read_json_array(path: Path, data: bytes) -> Iterator[SourceItem]:
