@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,12 +27,6 @@ def _recording(prefix: str) -> bytes:
 
 TESTING_0 = _recording("q_testing_s0_m10")
 TESTING_10 = _recording("q_testing_s10_m10")
-
-
-@pytest.fixture
-def client() -> Iterator[PoliteClient]:
-    with PoliteClient(FetchPolicy(delay=0, backoff=0.01, timeout=2)) as polite:
-        yield polite
 
 
 def _base(httpserver: HTTPServer) -> str:

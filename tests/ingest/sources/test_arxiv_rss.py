@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
 
 from paperroute.domain import Checkpoint, Paper, Rejected, SourceItem, Version
-from paperroute.ingest.http import FetchPolicy, PoliteClient
+from paperroute.ingest.http import PoliteClient
 from paperroute.ingest.sources.arxiv_rss import fetch_arxiv_rss
 from paperroute.ingest.sources.errors import SourceError
 
@@ -18,12 +17,6 @@ FIXTURES = Path(__file__).parents[2] / "fixtures" / "arxiv-rss"
 FEED = (FIXTURES / "cs-2025-03-25.xml").read_bytes()
 WEEKEND = (FIXTURES / "cs-2025-03-22-weekend.xml").read_bytes()
 RSS_TYPE = "application/rss+xml"
-
-
-@pytest.fixture
-def client() -> Iterator[PoliteClient]:
-    with PoliteClient(FetchPolicy(delay=0, backoff=0.01, timeout=2)) as polite:
-        yield polite
 
 
 def _base(httpserver: HTTPServer) -> str:

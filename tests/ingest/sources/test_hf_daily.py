@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,19 +11,13 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from paperroute.domain import Checkpoint, Paper, Rejected, SourceItem
-from paperroute.ingest.http import FetchPolicy, PoliteClient
+from paperroute.ingest.http import PoliteClient
 from paperroute.ingest.sources.errors import SourceError
 from paperroute.ingest.sources.hf_daily import fetch_hf_daily
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "hf-daily"
 DAY1, DAY2 = dt.date(2025, 3, 18), dt.date(2025, 3, 19)
 PATH = "/api/daily_papers"
-
-
-@pytest.fixture
-def client() -> Iterator[PoliteClient]:
-    with PoliteClient(FetchPolicy(delay=0, backoff=0.01, timeout=2)) as polite:
-        yield polite
 
 
 def _fixture(day: dt.date) -> bytes:

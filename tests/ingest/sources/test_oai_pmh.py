@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,12 +34,6 @@ FIRST_QUERY = {
     "until": "2025-03-20",
 }
 MARCH_18, MARCH_20 = dt.date(2025, 3, 18), dt.date(2025, 3, 20)
-
-
-@pytest.fixture
-def client() -> Iterator[PoliteClient]:
-    with PoliteClient(FetchPolicy(delay=0, backoff=0.01, timeout=2)) as polite:
-        yield polite
 
 
 def _serve(httpserver: HTTPServer, body: bytes, query: dict[str, str] | None = None) -> None:

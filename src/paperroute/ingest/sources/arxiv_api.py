@@ -15,7 +15,8 @@ from paperroute.domain import Checkpoint, Paper, Rejected, SourceItem, Version
 from paperroute.ingest.http import PoliteClient
 from paperroute.ingest.normalize import RecordError, build_paper, parse_arxiv_id, parse_date
 from paperroute.ingest.sources.errors import SourceError
-from paperroute.ingest.xml import Element, XmlError, parse_xml
+from paperroute.ingest.sources.xml_page import fetch_xml_page
+from paperroute.ingest.xml import Element
 
 __all__ = ["DEFAULT_BASE_URL", "ID_BATCH", "SOURCE", "fetch_arxiv_ids", "fetch_arxiv_query"]
 
@@ -123,15 +124,8 @@ def _fetch_feed(
     client: PoliteClient, url: str, params: Mapping[str, str | int]
 ) -> tuple[Element, str]:
     """GET one page and return its feed and full URL; raise SourceError if it is not a page."""
-    response = client.get(url, params=params)
-    where = str(response.url)
-    status = response.status_code
-    try:
-        feed = parse_xml(response.content, where)
-    except XmlError as exc:
-        raise SourceError(
-            f"{exc} (HTTP {status}); check the base URL, or run again later if arXiv is down"
-        ) from exc
+    hint = "check the base URL, or run again later if arXiv is down"
+    feed, where, status = fetch_xml_page(client, url, params, hint=hint)
     if feed.tag != _FEED_TAG:
         raise SourceError(f"{where}: answered HTTP {status} with no Atom feed; check the base URL")
     problem = _api_error(feed)

@@ -24,7 +24,8 @@ from paperroute.domain import Checkpoint, Paper, Rejected, SourceItem, Version
 from paperroute.ingest.http import PoliteClient
 from paperroute.ingest.normalize import RecordError, build_paper, parse_arxiv_id
 from paperroute.ingest.sources.errors import SourceError
-from paperroute.ingest.xml import Element, XmlError, parse_xml
+from paperroute.ingest.sources.xml_page import fetch_xml_page
+from paperroute.ingest.xml import Element
 
 __all__ = ["ANNOUNCE_TYPES", "SOURCE", "fetch_arxiv_rss"]
 
@@ -67,13 +68,9 @@ def _check_types(announce_types: set[str] | None) -> frozenset[str]:
 
 
 def _fetch_channel(client: PoliteClient, url: str) -> Element:
-    response = client.get(url)
-    if response.status_code != 200:
-        raise SourceError(f"{url} answered HTTP {response.status_code}; check the base URL")
-    try:
-        root = parse_xml(response.content, url)
-    except XmlError as exc:
-        raise SourceError(str(exc)) from None
+    root, where, status = fetch_xml_page(client, url, hint="check the base URL")
+    if status != 200:
+        raise SourceError(f"{where} answered HTTP {status}; check the base URL")
     channel = root.find("channel")
     if root.tag != "rss" or channel is None:
         raise SourceError(f"{url}: not an RSS feed (the document is a <{root.tag}>)")

@@ -26,7 +26,8 @@ from paperroute.domain import Checkpoint, Paper, Rejected, SourceItem, Version
 from paperroute.ingest.http import PoliteClient
 from paperroute.ingest.normalize import RecordError, build_paper, parse_date
 from paperroute.ingest.sources.errors import SourceError
-from paperroute.ingest.xml import Element, XmlError, parse_xml
+from paperroute.ingest.sources.xml_page import fetch_xml_page
+from paperroute.ingest.xml import Element
 
 __all__ = [
     "ARXIV_NS",
@@ -177,14 +178,8 @@ def _fetch_page(
     client: PoliteClient, endpoint: str, params: Mapping[str, str]
 ) -> tuple[Element | None, str]:
     """GET one page; return its ListRecords (None for noRecordsMatch) and the full URL."""
-    response = client.get(endpoint, params=params)
-    where = str(response.url)
-    try:
-        root = parse_xml(response.content, where)
-    except XmlError as exc:
-        raise SourceError(
-            f"{exc} (HTTP {response.status_code}); check the endpoint, or run again later"
-        ) from exc
+    hint = "check the endpoint, or run again later"
+    root, where, status = fetch_xml_page(client, endpoint, params, hint=hint)
     if root.tag != f"{{{OAI_NS}}}OAI-PMH":
         raise SourceError(f"{where}: not an OAI-PMH response; check the endpoint")
     error = root.find("oai:error", _OAI)
@@ -195,10 +190,8 @@ def _fetch_page(
         message = " ".join((error.text or "").split())
         raise SourceError(f"{where}: OAI-PMH error {code}: {message}; {_advice(code)}")
     listing = root.find("oai:ListRecords", _OAI)
-    if response.status_code != 200 or listing is None:
-        raise SourceError(
-            f"{where}: answered HTTP {response.status_code} without records; check the endpoint"
-        )
+    if status != 200 or listing is None:
+        raise SourceError(f"{where}: answered HTTP {status} without records; check the endpoint")
     return listing, where
 
 
