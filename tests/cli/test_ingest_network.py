@@ -97,3 +97,21 @@ def test_hf_days_then_next_run_continues_after_the_last_day(
     assert any(p["upvotes"] for p in stored["papers"])
     result = invoke("ingest", "hf", "--until", "2025-03-19", expect=1, env=env)
     assert "nothing to fetch: 2025-03-20 is after 2025-03-19" in result.output
+
+
+def test_rss_new_and_replacements(invoke: Invoke, httpserver: HTTPServer) -> None:
+    feed = (FIXTURES / "arxiv-rss" / "cs-2025-03-25.xml").read_bytes()
+    httpserver.expect_request("/rss/cs").respond_with_data(feed, content_type="application/rss+xml")
+    invoke("init")
+    out = invoke("ingest", "rss", "--category", "cs", env=_urls(httpserver)).output
+    assert "completed" in out
+    listed = orjson.loads(invoke("papers", "list", "--json", "--limit", "50").output)
+    assert listed["total"] > 0
+    assert any(len(p["versions"]) and p["versions"][-1]["number"] > 1 for p in listed["papers"])
+
+
+def test_bibtex_file(invoke: Invoke) -> None:
+    invoke("init")
+    invoke("ingest", "bibtex", str(FIXTURES / "bibtex" / "arxiv-export.bib"))
+    listed = orjson.loads(invoke("papers", "list", "--json").output)
+    assert listed["total"] > 0 and all(p["title"] for p in listed["papers"])
