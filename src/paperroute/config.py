@@ -18,8 +18,13 @@ class Settings(BaseSettings):
     arxiv_oai_url: str = "https://oaipmh.arxiv.org"
     arxiv_rss_url: str = "https://rss.arxiv.org"
     hf_url: str = "https://huggingface.co"
+    embedder: str = "minilm"  # or st:/path/to/model, model2vec:/path/to/model
     request_delay: float = 3.0
     request_timeout: float = 30.0
+
+    @property
+    def index_root(self) -> Path:
+        return self.home / "index"
 
     @property
     def db_url(self) -> str:

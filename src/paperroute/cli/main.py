@@ -10,7 +10,8 @@ import typer
 from alembic.util.exc import CommandError
 from sqlalchemy.exc import OperationalError
 
-from paperroute.cli import ingest, papers, runs
+from paperroute.cli import index, ingest, papers, runs
+from paperroute.cli import search as search_cli
 from paperroute.cli.console import UserError, console, errors, ingest_with_progress, open_store
 from paperroute.ingest.http import FetchError
 from paperroute.ingest.normalize import RecordError
@@ -31,6 +32,9 @@ app = typer.Typer(
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(papers.app, name="papers")
 app.add_typer(runs.app, name="runs")
+app.add_typer(index.app, name="index")
+app.add_typer(search_cli.eval_app, name="eval")
+app.command("search")(search_cli.search)
 
 
 @app.command()

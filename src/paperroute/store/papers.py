@@ -16,14 +16,19 @@ from paperroute.domain import Paper, RunCounts, Version
 from paperroute.store.schema import paper_categories, paper_sources, paper_versions, papers
 
 __all__ = [
+    "ChangedPaper",
     "PaperPage",
+    "content_hashes",
+    "count_changed_since",
     "count_papers",
     "earliest_announced",
     "get_paper",
+    "get_papers_by_ids",
     "latest_announced",
     "list_papers",
     "paper_hash",
     "paper_key",
+    "papers_changed_since",
     "title_hash",
     "upsert_papers",
 ]
@@ -301,6 +306,11 @@ def _load_papers(conn: Connection, ids: Sequence[int]) -> dict[int, Paper]:
     return {r.id: _row_to_paper(r, versions.get(r.id, ())) for r in rows}
 
 
+def get_papers_by_ids(conn: Connection, ids: Sequence[int]) -> dict[int, Paper]:
+    """Papers by internal id, with their versions: two queries, whatever the count."""
+    return _load_papers(conn, list(ids)) if ids else {}
+
+
 def get_paper(conn: Connection, ref: str) -> Paper | None:
     """A paper by its key or arXiv id (a version suffix is ignored)."""
     ref = ref.strip()
@@ -362,6 +372,49 @@ def list_papers(
     )
     versions = _versions_of(conn, [r.id for r in rows])
     return PaperPage([_row_to_paper(r, versions.get(r.id, ())) for r in rows], total)
+
+
+@dataclass(frozen=True, slots=True)
+class ChangedPaper:
+    paper_id: int
+    changed_at: dt.datetime
+    content_hash: str
+    paper: Paper
+
+
+def _after(watermark: tuple[dt.datetime, int] | None) -> Any:
+    if watermark is None:
+        return and_(True)
+    moment, last_id = watermark
+    return or_(
+        papers.c.changed_at > moment, and_(papers.c.changed_at == moment, papers.c.id > last_id)
+    )
+
+
+def papers_changed_since(
+    conn: Connection, after: tuple[dt.datetime, int] | None, limit: int
+) -> list[ChangedPaper]:
+    """Papers in (changed_at, id) order after a watermark: what an index has not seen."""
+    query = select(papers).where(_after(after)).order_by(papers.c.changed_at, papers.c.id)
+    rows = list(conn.execute(query.limit(limit)))
+    return [
+        ChangedPaper(r.id, _aware(r.changed_at), r.content_hash, _row_to_paper(r)) for r in rows
+    ]
+
+
+def count_changed_since(conn: Connection, after: tuple[dt.datetime, int] | None) -> int:
+    query = select(func.count()).select_from(papers).where(_after(after))
+    return conn.execute(query).scalar_one()
+
+
+def content_hashes(conn: Connection) -> dict[int, str]:
+    """Every paper's id and content hash: what a complete index must hold."""
+    return dict(conn.execute(select(papers.c.id, papers.c.content_hash)).all())
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    # SQLite hands datetimes back without their zone; they were stored in UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def count_papers(conn: Connection) -> int:

@@ -9,6 +9,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -20,6 +21,7 @@ __all__ = [
     "ingest_runs",
     "metadata",
     "paper_categories",
+    "paper_embeddings",
     "paper_sources",
     "paper_versions",
     "papers",
@@ -126,4 +128,15 @@ ingest_rejects = Table(
     ),
     Column("location", Text, nullable=False),
     Column("reason", Text, nullable=False),
+)
+
+# Embeddings are derived, but costly (about 20 papers/s on two cores): kept in
+# the database so a rebuild, or a new node, never computes them again.
+paper_embeddings = Table(
+    "paper_embeddings",
+    metadata,
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("model", String(64), primary_key=True),
+    Column("text_hash", String(32), nullable=False),
+    Column("vector", LargeBinary, nullable=False),  # float32, little-endian
 )

@@ -1,0 +1,258 @@
+"""The lexical index: BM25 over title, abstract and authors with tantivy."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tantivy
+
+__all__ = ["LexicalDoc", "LexicalFilter", "LexicalIndex", "LexicalQuery"]
+
+_EPOCH = dt.date(1970, 1, 1)
+_SEARCH_FIELDS = ["title", "abstract", "authors"]
+# Field weights, measured on the development set (bench/tune_search.py).
+FIELD_BOOSTS = {"title": 2.0, "abstract": 1.0, "authors": 1.0}
+# Characters that mean something in tantivy's query language.
+_SYNTAX = re.compile(r'[+\-&|!(){}\[\]^"~*?:\\/<>\'`=]')
+
+
+def _days(day: dt.date) -> int:
+    return (day - _EPOCH).days
+
+
+@dataclass(frozen=True, slots=True)
+class LexicalDoc:
+    """What the lexical index knows of a paper."""
+
+    paper_id: int
+    title: str
+    abstract: str
+    authors: Sequence[str]
+    categories: Sequence[str]
+    announced: dt.date | None
+    has_code: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LexicalFilter:
+    categories: Sequence[str] = ()  # any of them; an archive ("cs") matches its classes
+    since: dt.date | None = None
+    until: dt.date | None = None
+    has_code: bool = False
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.categories or self.since or self.until or self.has_code)
+
+
+@dataclass(frozen=True, slots=True)
+class LexicalQuery:
+    terms: Sequence[str] = ()
+    phrases: Sequence[str] = ()
+    excluded: Sequence[str] = ()
+    authors: Sequence[str] = ()
+
+
+def _schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_unsigned_field("id", stored=True, indexed=True, fast=True)
+    builder.add_text_field("title", stored=True, tokenizer_name="en")
+    builder.add_text_field("abstract", stored=True, tokenizer_name="en")
+    builder.add_text_field("authors", stored=False, tokenizer_name="names")
+    builder.add_text_field("categories", stored=False, tokenizer_name="raw", index_option="basic")
+    builder.add_integer_field("announced", stored=False, indexed=True, fast=True)
+    builder.add_boolean_field("has_code", stored=False, indexed=True, fast=True)
+    return builder.build()
+
+
+def _register_analyzers(index: tantivy.Index) -> None:
+    english = (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.remove_long(40))
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.ascii_fold())
+        .filter(tantivy.Filter.stemmer("english"))
+        .build()
+    )
+    # Names are not stemmed, but folded: "Incà" is found by "inca".
+    names = (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.ascii_fold())
+        .build()
+    )
+    index.register_tokenizer("en", english)
+    index.register_tokenizer("names", names)
+
+
+def _paper_ids(searcher: tantivy.Searcher, hits: list[tuple[Any, tantivy.DocAddress]]) -> list[int]:
+    values = searcher.fast_field_values("id", [address for _, address in hits])
+    ids = [v for v in values if isinstance(v, int)]
+    if len(ids) != len(hits):
+        raise RuntimeError(
+            "the lexical index has a document without an id; run `paperroute index rebuild`"
+        )
+    return ids
+
+
+def _clean_words(text: str) -> str:
+    """Text with tantivy's syntax removed: user words are never query syntax."""
+    return " ".join(_SYNTAX.sub(" ", text).split())
+
+
+class LexicalIndex:
+    """One tantivy index in a folder; writes go through `upsert` and `commit`."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        self._schema = _schema()
+        self._index = tantivy.Index(self._schema, path=str(folder), reuse=True)
+        _register_analyzers(self._index)
+        self._writer: Any = None
+
+    # -- writing ------------------------------------------------------------
+
+    def _writer_open(self) -> Any:
+        if self._writer is None:
+            self._writer = self._index.writer(heap_size=128_000_000, num_threads=1)
+        return self._writer
+
+    def upsert(self, docs: Iterable[LexicalDoc], *, fresh: bool = False) -> None:
+        """Replace each paper's document (uncommitted until `commit`).
+
+        `fresh` skips the deletes when the index is known to be new.
+        """
+        writer = self._writer_open()
+        for doc in docs:
+            if not fresh:
+                writer.delete_documents_by_query(self._id_query(doc.paper_id))
+            writer.add_document(self._document(doc))
+
+    def delete(self, paper_ids: Iterable[int]) -> None:
+        writer = self._writer_open()
+        for paper_id in paper_ids:
+            writer.delete_documents_by_query(self._id_query(paper_id))
+
+    def _id_query(self, paper_id: int) -> tantivy.Query:
+        # A query, not delete_documents_by_term: that one misses unsigned fields.
+        return tantivy.Query.term_query(self._schema, "id", paper_id)
+
+    def commit(self) -> None:
+        """Make the writes durable and visible, all at once (tantivy commits atomically)."""
+        if self._writer is not None:
+            self._writer.commit()
+            self._writer.wait_merging_threads()
+            self._writer = None
+        self._index.reload()
+
+    def _document(self, doc: LexicalDoc) -> tantivy.Document:
+        document = tantivy.Document()
+        document.add_unsigned("id", doc.paper_id)
+        document.add_text("title", doc.title)
+        document.add_text("abstract", doc.abstract)
+        for author in doc.authors:
+            document.add_text("authors", author)
+        # An archive ("cs") is indexed with each class, so cat:cs finds cs.LG.
+        archives = sorted({c.split(".")[0] for c in doc.categories} - set(doc.categories))
+        for category in [*doc.categories, *archives]:
+            document.add_text("categories", category)
+        if doc.announced is not None:
+            document.add_integer("announced", _days(doc.announced))
+        document.add_boolean("has_code", doc.has_code)
+        return document
+
+    # -- reading ------------------------------------------------------------
+
+    def count(self) -> int:
+        return self._index.searcher().num_docs
+
+    def all_ids(self) -> list[int]:
+        searcher = self._index.searcher()
+        hits = searcher.search(tantivy.Query.all_query(), limit=max(1, searcher.num_docs)).hits
+        return _paper_ids(searcher, hits)
+
+    def search(
+        self,
+        query: LexicalQuery,
+        where: LexicalFilter | None = None,
+        *,
+        limit: int = 10,
+        offset: int = 0,
+    ) -> tuple[list[int], list[float]]:
+        """Paper ids and BM25 scores, best first."""
+        built = self._build(query, where or LexicalFilter())
+        if built is None:
+            return [], []
+        searcher = self._index.searcher()
+        hits = searcher.search(built, limit=limit, offset=offset, count=False).hits
+        return _paper_ids(searcher, hits), [float(score) for score, _ in hits]
+
+    def highlight(
+        self, query: LexicalQuery, paper_id: int, field: str, max_chars: int = 300
+    ) -> str:
+        """An HTML snippet of a field with the query's words in <b>; escaped otherwise."""
+        built = self._text_query(query)
+        searcher = self._index.searcher()
+        found = searcher.search(self._id_query(paper_id), limit=1).hits
+        if built is None or not found:
+            return ""
+        generator = tantivy.SnippetGenerator.create(searcher, built, self._schema, field)
+        generator.set_max_num_chars(max_chars)
+        return generator.snippet_from_doc(searcher.doc(found[0][1])).to_html()
+
+    def _text_query(self, query: LexicalQuery) -> tantivy.Query | None:
+        words = _clean_words(" ".join(query.terms))
+        phrases = [f'"{p}"' for p in (_clean_words(p) for p in query.phrases) if p]
+        text = " ".join([words, *phrases]).strip()
+        if not text:
+            return None
+        parsed, _errors = self._index.parse_query_lenient(
+            text, _SEARCH_FIELDS, field_boosts=FIELD_BOOSTS
+        )
+        return parsed
+
+    def _build(self, query: LexicalQuery, where: LexicalFilter) -> tantivy.Query | None:
+        must: list[tuple[tantivy.Occur, tantivy.Query]] = []
+        text = self._text_query(query)
+        if text is not None:
+            must.append((tantivy.Occur.Must, text))
+        for author in query.authors:
+            name = _clean_words(author)
+            if name:
+                parsed, _ = self._index.parse_query_lenient(f'"{name}"', ["authors"])
+                must.append((tantivy.Occur.Must, parsed))
+        must += [(tantivy.Occur.Must, q) for q in self._filter_queries(where)]
+        if not must:
+            return None
+        for word in query.excluded:
+            cleaned = _clean_words(word)
+            if cleaned:
+                parsed, _ = self._index.parse_query_lenient(f'"{cleaned}"', _SEARCH_FIELDS)
+                must.append((tantivy.Occur.MustNot, parsed))
+        return tantivy.Query.boolean_query(must)
+
+    def _filter_queries(self, where: LexicalFilter) -> list[tantivy.Query]:
+        found: list[tantivy.Query] = []
+        if where.categories:
+            found.append(
+                tantivy.Query.term_set_query(self._schema, "categories", list(where.categories))
+            )
+        if where.since or where.until:
+            found.append(
+                tantivy.Query.range_query(
+                    self._schema,
+                    "announced",
+                    tantivy.FieldType.Integer,
+                    _days(where.since) if where.since else None,
+                    _days(where.until) if where.until else None,
+                )
+            )
+        if where.has_code:
+            found.append(tantivy.Query.term_query(self._schema, "has_code", True))
+        return found

@@ -1,0 +1,140 @@
+"""The vector index: nearest papers by embedding, with faiss.
+
+Exact inner-product search while the corpus is small (it is the best a
+search can do, and over 100k vectors it still takes a few milliseconds); an
+IVF index with 8-bit scalar quantisation above `APPROXIMATE_ABOVE`, where
+exact search would cost tens of milliseconds and four times the memory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import faiss as _faiss
+import numpy as np
+import numpy.typing as npt
+
+from paperroute.index.embed import Vectors
+
+__all__ = ["APPROXIMATE_ABOVE", "VectorIndex"]
+
+APPROXIMATE_ABOVE = 200_000
+# Past this share of the corpus a filter is cheaper to apply after the search.
+_SELECTOR_SHARE = 0.25
+
+Ids = npt.NDArray[np.int64]
+# faiss's bundled stubs lack its SWIG attributes (IndexIDMap2.index, nprobe,
+# SearchParameters(sel=...)): typed as Any rather than ignored line by line.
+faiss: Any = _faiss
+
+
+def _ids(values: object) -> Ids:
+    return np.ascontiguousarray(np.asarray(values, dtype=np.int64))
+
+
+class VectorIndex:
+    """Paper id -> vector, searchable by inner product (cosine on unit vectors)."""
+
+    def __init__(self, dim: int, index: Any = None) -> None:
+        self.dim = dim
+        self._index: Any = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+
+    @classmethod
+    def build(cls, ids: Ids, vectors: Vectors, dim: int) -> VectorIndex:
+        """A new index over these vectors: exact when small, IVF-SQ8 when large."""
+        if len(ids) <= APPROXIMATE_ABOVE:
+            built = cls(dim)
+        else:
+            lists = int(4 * np.sqrt(len(ids)))
+            quantizer = faiss.IndexFlatIP(dim)
+            ivf = faiss.IndexIVFScalarQuantizer(
+                quantizer, dim, lists, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+            )
+            sample = np.random.default_rng(0).choice(
+                len(ids), min(len(ids), lists * 64), replace=False
+            )
+            ivf.train(vectors[sample])
+            ivf.nprobe = 24
+            built = cls(dim, faiss.IndexIDMap2(ivf))
+        built.upsert(ids, vectors)
+        return built
+
+    @classmethod
+    def load(cls, path: Path, dim: int) -> VectorIndex:
+        index = faiss.read_index(str(path))
+        inner = faiss.downcast_index(index.index)
+        if hasattr(inner, "nprobe"):
+            inner.nprobe = 24
+        return cls(dim, index)
+
+    def save(self, path: Path) -> None:
+        """Write atomically: a reader sees the old file or the new one, never half of one."""
+        tmp = path.with_suffix(".tmp")
+        faiss.write_index(self._index, str(tmp))
+        os.replace(tmp, path)
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal)
+
+    def ids(self) -> Ids:
+        return _ids(faiss.vector_to_array(self._index.id_map))
+
+    def upsert(self, ids: Ids, vectors: Vectors) -> None:
+        if len(ids) == 0:
+            return
+        self.delete(ids)
+        self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), _ids(ids))
+
+    def delete(self, ids: Ids) -> None:
+        if len(ids):
+            self._index.remove_ids(_ids(ids))
+
+    def vectors_of(self, ids: Ids) -> Vectors:
+        """The stored vectors of these papers (KeyError for an unknown id)."""
+        out = np.zeros((len(ids), self.dim), dtype=np.float32)
+        for row, paper_id in enumerate(ids):
+            try:
+                out[row] = self._index.reconstruct(int(paper_id))
+            except RuntimeError:
+                raise KeyError(int(paper_id)) from None
+        return out
+
+    def search(
+        self, query: Vectors, k: int, allowed: Ids | None = None
+    ) -> tuple[list[int], list[float]]:
+        """The k nearest papers to one query vector, among `allowed` ids if given."""
+        total = len(self)
+        if total == 0 or k <= 0 or (allowed is not None and len(allowed) == 0):
+            return [], []
+        q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
+        if allowed is None:
+            scores, found = self._index.search(q, min(k, total))
+            return _pairs(found[0], scores[0])
+        if len(allowed) <= _SELECTOR_SHARE * total:
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(_ids(allowed)))
+            scores, found = self._index.search(q, min(k, len(allowed)), params=params)
+            return _pairs(found[0], scores[0])
+        return self._search_then_filter(q, k, allowed)
+
+    def _search_then_filter(
+        self, q: Vectors, k: int, allowed: Ids
+    ) -> tuple[list[int], list[float]]:
+        keep = set(allowed.tolist())
+        want = min(len(self), int(k / (len(allowed) / len(self))) * 2 + 10)
+        scores, found = self._index.search(q, want)
+        ids, values = _pairs(found[0], scores[0])
+        kept = [(i, s) for i, s in zip(ids, values, strict=True) if i in keep][:k]
+        if len(kept) < k and want < len(self):  # unlucky: fall back to the exact filter
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(_ids(allowed)))
+            scores, found = self._index.search(q, k, params=params)
+            return _pairs(found[0], scores[0])
+        return [i for i, _ in kept], [s for _, s in kept]
+
+
+def _pairs(
+    found: npt.NDArray[np.int64], scores: npt.NDArray[np.float32]
+) -> tuple[list[int], list[float]]:
+    mask = found >= 0
+    return found[mask].tolist(), scores[mask].astype(float).tolist()

@@ -1,0 +1,1 @@
+"""Search: the query language, fusion of lexical and semantic results, the service."""

@@ -1,0 +1,85 @@
+"""`paperroute eval beir`: retrieval quality of lexical, semantic and hybrid search."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from paperroute.index.catalog import Catalog
+from paperroute.index.embed import Embedder, embedding_text, text_hash
+from paperroute.index.lexical import LexicalDoc, LexicalIndex
+from paperroute.index.sync import IndexFiles
+from paperroute.index.vector_cache import VectorCache, embed_with_cache
+from paperroute.index.vectors import VectorIndex
+from paperroute.search.beir import BeirSet
+from paperroute.search.metrics import evaluate
+from paperroute.search.query import ParsedQuery
+from paperroute.search.service import Mode, Ranker
+
+__all__ = ["MODES", "benchmark_query", "evaluate_beir", "index_beir"]
+
+MODES: tuple[Mode, ...] = ("lexical", "semantic", "hybrid")
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+def benchmark_query(text: str) -> ParsedQuery:
+    """A benchmark query taken as plain words: its colons and dashes are not operators."""
+    words = [w.strip(".,;:!?()[]{}\"'") for w in text.split()]
+    return ParsedQuery(terms=tuple(re.sub(r"\s+", " ", w) for w in words if w))
+
+
+def index_beir(
+    beir: BeirSet,
+    folder: Path,
+    embedder: Embedder,
+    cache: VectorCache | None,
+    progress: Progress | None = None,
+) -> tuple[IndexFiles, list[str]]:
+    """Index a benchmark corpus (ids become 1..n) in a folder; return the index and the doc ids."""
+    doc_ids = list(beir.corpus)
+    lexical = LexicalIndex(folder / "lexical")
+    lexical.upsert(
+        (LexicalDoc(n, title, text, (), (), None, False) for n, (title, text) in enumerate(beir.corpus.values(), start=1)),
+        fresh=True,
+    )  # fmt: skip
+    lexical.commit()
+    texts = [embedding_text(title, text) for title, text in beir.corpus.values()]
+    done = 0
+
+    def advance(count: int) -> None:
+        nonlocal done
+        done += count
+        if progress is not None:
+            progress("embedding", done, len(texts))
+
+    vectors = embed_with_cache(
+        embedder, texts, [text_hash(t) for t in texts], cache, progress=advance
+    )
+    ids = np.arange(1, len(doc_ids) + 1, dtype=np.int64)
+    index = IndexFiles(folder, ".", None, embedder.name, lexical,
+                       VectorIndex.build(ids, vectors, embedder.dim), Catalog())  # fmt: skip
+    return index, doc_ids
+
+
+def evaluate_beir(
+    beir: BeirSet,
+    folder: Path,
+    embedder: Embedder,
+    cache: VectorCache | None = None,
+    progress: Progress | None = None,
+) -> dict[str, dict[str, float]]:
+    """{mode: {"ndcg@10", "recall@100", "mrr@10"}} for lexical, semantic and hybrid."""
+    index, doc_ids = index_beir(beir, folder, embedder, cache, progress)
+    ranker = Ranker(index, embedder)
+    runs: dict[str, dict[str, list[str]]] = {mode: {} for mode in MODES}
+    for n, (query_id, text) in enumerate(beir.queries.items(), start=1):
+        parsed = benchmark_query(text)
+        for mode in MODES:
+            ids, _ = ranker.rank(parsed, mode=mode, depth=100)
+            runs[mode][query_id] = [doc_ids[i - 1] for i in ids]
+        if progress is not None:
+            progress("searching", n, len(beir.queries))
+    return {mode: evaluate(runs[mode], beir.qrels) for mode in MODES}

@@ -1,0 +1,165 @@
+"""The search service: one query box to ranked papers, for the CLI, the web and the API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from sqlalchemy import Engine
+
+from paperroute.domain import Paper
+from paperroute.index.embed import Embedder
+from paperroute.index.lexical import LexicalFilter, LexicalQuery
+from paperroute.index.sync import IndexFiles
+from paperroute.search.hybrid import fuse
+from paperroute.search.query import ParsedQuery, parse_query
+from paperroute.store import papers as paper_store
+
+__all__ = ["Mode", "Ranker", "SearchHit", "SearchPage", "SearchService"]
+
+Mode = Literal["hybrid", "lexical", "semantic"]
+Sort = Literal["relevance", "date"]
+# How deep each side looks before fusion: recall@100 needs at least 100.
+CANDIDATES = 100
+DATE_SORT_DEPTH = 1000  # newest-first lists the most relevant thousand by date
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    paper: Paper
+    score: float
+    title_html: str = ""  # escaped, with matched words in <b>
+    snippet_html: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    query: ParsedQuery
+    hits: list[SearchHit] = field(default_factory=list)
+    has_more: bool = False
+    paper: Paper | None = None  # set when the box held an arXiv id we know: go straight there
+
+
+def _lexical_query(parsed: ParsedQuery) -> LexicalQuery:
+    return LexicalQuery(parsed.terms, parsed.phrases, parsed.excluded, parsed.authors)
+
+
+def _lexical_filter(parsed: ParsedQuery) -> LexicalFilter:
+    return LexicalFilter(parsed.categories, parsed.since, parsed.until, parsed.has_code)
+
+
+class Ranker:
+    """Ranks papers in an opened index: ids and scores only, no database."""
+
+    def __init__(self, index: IndexFiles, embedder: Embedder) -> None:
+        self.index, self.embedder = index, embedder
+
+    def rank(
+        self, parsed: ParsedQuery, *, mode: Mode = "hybrid", depth: int = CANDIDATES
+    ) -> tuple[list[int], list[float]]:
+        """Paper ids and scores, best first, `depth` deep."""
+        lexical: tuple[list[int], list[float]] = ([], [])
+        semantic: tuple[list[int], list[float]] = ([], [])
+        if mode != "semantic":
+            lexical = self.index.lexical.search(
+                _lexical_query(parsed), _lexical_filter(parsed), limit=depth
+            )
+        if mode != "lexical":
+            semantic = self._semantic(parsed, depth)
+        if mode == "lexical":
+            return lexical
+        if mode == "semantic":
+            return semantic
+        if not lexical[0] or not semantic[0]:
+            return lexical if lexical[0] else semantic
+        ids, scores = fuse(lexical, semantic)
+        return ids[:depth], scores[:depth]
+
+    def _semantic(self, parsed: ParsedQuery, depth: int) -> tuple[list[int], list[float]]:
+        text = parsed.text
+        if not text:
+            return [], []
+        where = _lexical_filter(parsed)
+        allowed = self.index.catalog.allowed(
+            where.categories, where.since, where.until, where.has_code
+        )
+        if parsed.authors:  # authors are lexical facts: search among their papers only
+            allowed = np.array(self._lexical_ids(LexicalQuery(authors=parsed.authors), where))
+        banned = (
+            set(self._lexical_ids(LexicalQuery(terms=parsed.excluded)))
+            if parsed.excluded
+            else set()
+        )
+        vector = self.embedder.embed([text])[0]
+        ids, scores = self.index.vectors.search(vector, depth + len(banned), allowed)
+        pairs = [(i, s) for i, s in zip(ids, scores, strict=True) if i not in banned][:depth]
+        return [i for i, _ in pairs], [s for _, s in pairs]
+
+    def _lexical_ids(self, query: LexicalQuery, where: LexicalFilter | None = None) -> list[int]:
+        """Every paper a lexical query matches, unranked use."""
+        return self.index.lexical.search(query, where, limit=max(1, len(self.index.catalog)))[0]
+
+    def similar(
+        self, paper_ids: Sequence[int], *, limit: int = 10
+    ) -> tuple[list[int], list[float]]:
+        """Papers nearest to one paper or to the centre of a set, excluding the set itself."""
+        indexed = set(self.index.vectors.ids().tolist())
+        known = {i for i in paper_ids if i in indexed}
+        if not known:
+            return [], []
+        centre = self.index.vectors.vectors_of(np.array(sorted(known), dtype=np.int64)).mean(axis=0)
+        centre /= max(float(np.linalg.norm(centre)), 1e-12)
+        ids, scores = self.index.vectors.search(centre, limit + len(known))
+        pairs = [(i, s) for i, s in zip(ids, scores, strict=True) if i not in known][:limit]
+        return [i for i, _ in pairs], [s for _, s in pairs]
+
+
+class SearchService:
+    """Searches for what a user typed; papers for display come from the database."""
+
+    def __init__(self, engine: Engine, ranker: Ranker) -> None:
+        self.engine, self.ranker = engine, ranker
+
+    def search(
+        self,
+        text: str,
+        *,
+        mode: Mode = "hybrid",
+        sort: Sort = "relevance",
+        limit: int = 20,
+        offset: int = 0,
+        today: dt.date | None = None,
+    ) -> SearchPage:
+        """One page of results for what a user typed."""
+        parsed = parse_query(text, today=today or dt.date.today())
+        if parsed.arxiv_id is not None:
+            with self.engine.connect() as conn:
+                paper = paper_store.get_paper(conn, parsed.arxiv_id)
+            if paper is not None:
+                return SearchPage(parsed, paper=paper)
+        depth = max(CANDIDATES, offset + limit + 1)
+        if sort == "date" and mode == "hybrid":
+            # Newest first means "papers that say these words": semantic neighbours
+            # would bring in every loosely related paper. Semantic only if none do.
+            ids, scores = self.ranker.rank(parsed, mode="lexical", depth=DATE_SORT_DEPTH)
+            if not ids:
+                ids, scores = self.ranker.rank(parsed, mode="semantic", depth=depth)
+        else:
+            ids, scores = self.ranker.rank(parsed, mode=mode, depth=depth)
+        with self.engine.connect() as conn:
+            found = paper_store.get_papers_by_ids(conn, ids)
+        pairs = [(found[i], s, i) for i, s in zip(ids, scores, strict=True) if i in found]
+        if sort == "date":
+            pairs.sort(key=lambda p: (p[0].announced or dt.date.min, p[0].key or ""), reverse=True)
+        chosen = pairs[offset : offset + limit]
+        hits = [self._hit(parsed, paper, score, pid) for paper, score, pid in chosen]
+        return SearchPage(parsed, hits, has_more=len(pairs) > offset + limit)
+
+    def _hit(self, parsed: ParsedQuery, paper: Paper, score: float, paper_id: int) -> SearchHit:
+        query = _lexical_query(parsed)
+        title = self.ranker.index.lexical.highlight(query, paper_id, "title", max_chars=1000)
+        snippet = self.ranker.index.lexical.highlight(query, paper_id, "abstract", max_chars=320)
+        return SearchHit(paper, score, title, snippet)
