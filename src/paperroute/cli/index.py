@@ -7,7 +7,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from paperroute.cli.console import console, open_store, settings
 from paperroute.index.embed import load_embedder
-from paperroute.index.sync import SyncProgress, check_index, open_index, rebuild_index, sync_index
+from paperroute.index.sync import (
+    SYNC_BATCH,
+    SyncProgress,
+    check_index,
+    open_index,
+    rebuild_index,
+    sync_index,
+)
 
 __all__ = ["app"]
 
@@ -29,7 +36,9 @@ def _reporter(progress: Progress, label: str) -> SyncProgress:
 
 
 @app.command("sync")
-def sync() -> None:
+def sync(
+    batch: int = typer.Option(SYNC_BATCH, min=1, help="Papers per step; each step is saved."),
+) -> None:
     """Index papers added or changed since the last sync (resumes after an interruption).
 
     Example: [bold]paperroute index sync[/]
@@ -38,7 +47,8 @@ def sync() -> None:
     embedder = load_embedder(current.embedder)
     with open_store(current) as engine, _progress() as progress:
         index = open_index(current.index_root, embedder)
-        done = sync_index(engine, index, embedder, progress=_reporter(progress, "indexing"))
+        report = _reporter(progress, "indexing")
+        done = sync_index(engine, index, embedder, progress=report, batch_size=batch)
     console.print(f"Index up to date: {done:,} papers taken in, {len(index.catalog):,} indexed.")
 
 

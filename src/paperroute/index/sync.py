@@ -31,6 +31,7 @@ from paperroute.store import embeddings as embedding_store
 from paperroute.store import papers as paper_store
 
 __all__ = [
+    "SYNC_BATCH",
     "IndexCheck",
     "IndexFiles",
     "SyncProgress",
