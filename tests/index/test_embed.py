@@ -64,5 +64,5 @@ def test_embedding_text_and_specs() -> None:
     assert embedding_text("T", "") == "T"
     with pytest.raises(EmbedError, match="use minilm"):
         load_embedder("openai:gpt")
-    with pytest.raises(EmbedError, match="not installed|not a model folder"):
+    with pytest.raises(EmbedError, match=r"not installed|not a model folder"):
         load_embedder("model2vec:/nonexistent")
