@@ -80,6 +80,7 @@ def test_every_command_has_help_with_an_example(invoke: Invoke) -> None:
     commands = [["init"], ["stats"], ["serve"], ["demo"], ["ingest", "file"], ["ingest", "bibtex"],
                 ["ingest", "listing"], ["ingest", "arxiv"], ["ingest", "oai"], ["ingest", "rss"],
                 ["ingest", "hf"], ["papers", "show"], ["papers", "list"], ["runs", "list"],
-                ["runs", "show"]]  # fmt: skip
+                ["runs", "show"], ["index", "sync"], ["index", "rebuild"], ["index", "check"],
+                ["search"], ["similar"], ["eval", "beir"]]  # fmt: skip
     for command in commands:
         assert "Example:" in invoke(*command, "--help").output, command

@@ -53,6 +53,9 @@ def test_sync_check_search(invoke: Invoke) -> None:
     direct = orjson.loads(invoke("search", "arXiv:2507.11936", "--json").output)
     assert [h["arxiv_id"] for h in direct["hits"]] == ["2507.11936"]
     assert "2507.11936" in invoke("search", "2507.11936").output
+    near = orjson.loads(invoke("similar", "2507.12215", "--json", "--limit", "3").output)
+    assert len(near) == 3 and "2507.12215" not in [p["arxiv_id"] for p in near]
+    assert "not stored: 2601.99999" in invoke("similar", "2601.99999", expect=1).output
     bad = invoke("search", "graphs year:20x5").output
     assert "is not a year" in bad
 

@@ -35,6 +35,7 @@ app.add_typer(runs.app, name="runs")
 app.add_typer(index.app, name="index")
 app.add_typer(search_cli.eval_app, name="eval")
 app.command("search")(search_cli.search)
+app.command("similar")(search_cli.similar)
 
 
 @app.command()

@@ -12,7 +12,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from paperroute.cli.console import console, open_store, settings
+from paperroute.cli.console import UserError, console, open_store, settings
 from paperroute.cli.papers import paper_json
 from paperroute.index.embed import load_embedder
 from paperroute.index.sync import open_index
@@ -20,8 +20,9 @@ from paperroute.index.vector_cache import VectorCache
 from paperroute.search.beir import load_beir
 from paperroute.search.evaluate import MODES, evaluate_beir
 from paperroute.search.service import Mode, Ranker, SearchService
+from paperroute.store import papers as paper_store
 
-__all__ = ["eval_app", "search"]
+__all__ = ["eval_app", "search", "similar"]
 
 eval_app = typer.Typer(help="Measure search and recommendation quality.", no_args_is_help=True)
 
@@ -89,6 +90,40 @@ def search(
             _plain(hit.title_html) or hit.paper.title,
         )
     console.print(table if page.hits else "No papers match; try fewer words or drop a filter.")
+
+
+def similar(
+    papers: list[str] = typer.Argument(..., help="One or more arXiv ids: more like these."),
+    limit: int = typer.Option(10, min=1, max=200),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Papers most like one paper, or like a set of papers (the set itself left out).
+
+    Example: [bold]paperroute similar 2503.11731 2503.11742 --limit 5[/]
+    """
+    current = settings()
+    embedder = load_embedder(current.embedder)
+    with open_store(current) as engine:
+        with engine.connect() as conn:
+            ids = paper_store.ids_for_refs(conn, papers)
+        unknown = [p for p in papers if p not in ids]
+        if unknown:
+            raise UserError(f"not stored: {', '.join(unknown)}; ingest them first")
+        ranker = Ranker(open_index(current.index_root, embedder), embedder)
+        found, scores = ranker.similar(list(ids.values()), limit=limit)
+        with engine.connect() as conn:
+            by_id = paper_store.get_papers_by_ids(conn, found)
+    results = [(by_id[i], s) for i, s in zip(found, scores, strict=True) if i in by_id]
+    if as_json:
+        data = [paper_json(p) | {"score": s} for p, s in results]
+        console.out(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode(), highlight=False)
+        return
+    table = Table(title=f"More like {', '.join(papers)}")
+    for column in ("similarity", "id", "title"):
+        table.add_column(column, overflow="fold" if column == "title" else "ellipsis")
+    for paper, score in results:
+        table.add_row(f"{score:.3f}", paper.key or "", paper.title)
+    console.print(table if results else "Nothing similar yet: run `paperroute index sync`.")
 
 
 def _mode(value: str) -> Mode:

@@ -24,6 +24,7 @@ __all__ = [
     "earliest_announced",
     "get_paper",
     "get_papers_by_ids",
+    "ids_for_refs",
     "latest_announced",
     "list_papers",
     "paper_hash",
@@ -309,6 +310,22 @@ def _load_papers(conn: Connection, ids: Sequence[int]) -> dict[int, Paper]:
 def get_papers_by_ids(conn: Connection, ids: Sequence[int]) -> dict[int, Paper]:
     """Papers by internal id, with their versions: two queries, whatever the count."""
     return _load_papers(conn, list(ids)) if ids else {}
+
+
+def ids_for_refs(conn: Connection, refs: Sequence[str]) -> dict[str, int]:
+    """Internal ids of papers given by key or arXiv id (a version suffix is ignored)."""
+    bare = {re.sub(r"v\d+$", "", r.strip()): r for r in refs}
+    rows = conn.execute(
+        select(papers.c.id, papers.c.key, papers.c.arxiv_id).where(
+            or_(papers.c.key.in_(list(bare)), papers.c.arxiv_id.in_(list(bare)))
+        )
+    )
+    found: dict[str, int] = {}
+    for row in rows:
+        for candidate in (row.key, row.arxiv_id):
+            if candidate in bare:
+                found[bare[candidate]] = row.id
+    return found
 
 
 def get_paper(conn: Connection, ref: str) -> Paper | None:
