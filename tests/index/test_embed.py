@@ -66,3 +66,21 @@ def test_embedding_text_and_specs() -> None:
         load_embedder("openai:gpt")
     with pytest.raises(EmbedError, match=r"not installed|not a model folder"):
         load_embedder("model2vec:/nonexistent")
+
+
+def test_a_local_model2vec_folder_can_be_configured(tmp_path: Path) -> None:
+    from model2vec import StaticModel
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(Path(embed.__file__).parent / "model" / "tokenizer.json"))
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    table = (
+        np.random.default_rng(0).normal(size=(tokenizer.get_vocab_size(), 16)).astype(np.float32)
+    )
+    StaticModel(vectors=table, tokenizer=tokenizer).save_pretrained(str(tmp_path / "m2v"))
+    model = load_embedder(f"model2vec:{tmp_path / 'm2v'}")
+    vectors = model.embed(["graph neural networks", "graph neural networks", "protein folding"])
+    assert model.dim == 16 and vectors.shape == (3, 16)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert np.allclose(vectors[0], vectors[1]) and not np.allclose(vectors[0], vectors[2])
