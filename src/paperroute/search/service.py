@@ -88,19 +88,17 @@ class Ranker:
         )
         if parsed.authors:  # authors are lexical facts: search among their papers only
             allowed = np.array(self._lexical_ids(LexicalQuery(authors=parsed.authors), where))
-        banned = (
-            set(self._lexical_ids(LexicalQuery(terms=parsed.excluded)))
-            if parsed.excluded
-            else set()
-        )
+        if parsed.excluded:
+            banned = np.array(self._lexical_ids(LexicalQuery(terms=parsed.excluded)))
+            everyone = allowed if allowed is not None else self.index.vectors.ids()
+            allowed = np.setdiff1d(everyone, banned)
         vector = self.embedder.embed([text])[0]
-        ids, scores = self.index.vectors.search(vector, depth + len(banned), allowed)
-        pairs = [(i, s) for i, s in zip(ids, scores, strict=True) if i not in banned][:depth]
-        return [i for i, _ in pairs], [s for _, s in pairs]
+        return self.index.vectors.search(vector, depth, allowed)
 
     def _lexical_ids(self, query: LexicalQuery, where: LexicalFilter | None = None) -> list[int]:
-        """Every paper a lexical query matches, unranked use."""
-        return self.index.lexical.search(query, where, limit=max(1, len(self.index.catalog)))[0]
+        """Every paper a lexical query matches (the order does not matter here)."""
+        everything = max(1, len(self.index.catalog), self.index.lexical.count())
+        return self.index.lexical.search(query, where, limit=everything)[0]
 
     def similar(
         self, paper_ids: Sequence[int], *, limit: int = 10
