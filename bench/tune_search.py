@@ -60,7 +60,7 @@ def choices() -> list[tuple[str, Mode, Callable[[], None]]]:
         found.append(
             (f"lexical, title x{title:g}", "lexical", setting(boosts, {"method": "rrf", "k": 60}))
         )
-    for title in (1.0, 2.0):
+    for title in (1.0, 1.5, 2.0):
         boosts = plain | {"title": title}
         for k in (20, 60):
             found.append(
@@ -70,7 +70,7 @@ def choices() -> list[tuple[str, Mode, Callable[[], None]]]:
                     setting(boosts, {"method": "rrf", "k": k}),
                 )
             )
-        for alpha in (0.3, 0.4, 0.5, 0.6, 0.7):
+        for alpha in (0.3, 0.4, 0.45, 0.5, 0.6):
             fusion = {"method": "convex", "alpha": alpha}
             found.append(
                 (f"hybrid convex a={alpha}, title x{title:g}", "hybrid", setting(boosts, fusion))

@@ -54,8 +54,12 @@ def _ordered(scores: dict[int, float]) -> tuple[list[int], list[float]]:
     return [i for i, _ in ranked], [s for _, s in ranked]
 
 
-# The method `fuse` uses, chosen on the development set (see bench/tune_search.py).
-FUSION: dict[str, object] = {"method": "convex", "alpha": 0.5}
+# The method `fuse` uses, measured with bench/tune_search.py on the development
+# set (tests/fixtures/beir-arxiv, nDCG@10): lexical 0.782, semantic 0.652,
+# RRF k=60 0.778 (no better than lexical alone), convex a=0.4 0.813, a=0.45
+# 0.810, a=0.5 0.800. That set leans lexical by construction, so we take 0.45
+# over its optimum 0.4: a hedge for benchmarks where the two sides are closer.
+FUSION: dict[str, object] = {"method": "convex", "alpha": 0.45}
 
 
 def fuse(lexical: Ranked, semantic: Ranked) -> tuple[list[int], list[float]]:
