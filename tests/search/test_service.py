@@ -27,7 +27,8 @@ PAPERS = [
 @pytest.fixture
 def service(engine: Engine, tmp_path: Path) -> Iterator[SearchService]:
     batch = [build_paper(source="t", arxiv_id=i, title=t, abstract=a, categories=c, announced=d, authors=au,
-                         code_url="https://github.com/x/y" if i.endswith("4") else None)
+                         code_url="https://github.com/x/y" if i.endswith("4") else None,
+                         upvotes=int(i[-1]) * 10 if i.startswith("2603") else None)
              for i, t, a, c, d, au in PAPERS]  # fmt: skip
     with engine.begin() as conn:
         upsert_papers(conn, batch, dt.datetime(2026, 3, 10, tzinfo=dt.UTC))
@@ -74,6 +75,11 @@ def test_an_arxiv_id_or_link_goes_straight_to_the_paper(service: SearchService) 
 def test_sort_by_date_pagination_and_highlights(service: SearchService) -> None:
     by_date = keys(service.search("diffusion", sort="date", today=TODAY))
     assert by_date == ["2603.00004", "2603.00001", "2512.00005"]
+    by_votes = keys(service.search("diffusion", sort="votes", today=TODAY))
+    assert by_votes == ["2603.00004", "2603.00001", "2512.00005"]
+    assert keys(service.search("language models", sort="votes", mode="lexical", today=TODAY))[
+        :2
+    ] == ["2603.00004", "2603.00002"]
     first = service.search("diffusion", limit=2, today=TODAY)
     second = service.search("diffusion", limit=2, offset=2, today=TODAY)
     last = service.search("diffusion", limit=2, offset=4, today=TODAY)

@@ -19,7 +19,7 @@ from paperroute.index.sync import open_index
 from paperroute.index.vector_cache import VectorCache
 from paperroute.search.beir import load_beir
 from paperroute.search.evaluate import MODES, evaluate_beir
-from paperroute.search.service import Mode, Ranker, SearchService
+from paperroute.search.service import SORTS, Mode, Ranker, SearchService
 from paperroute.store import papers as paper_store
 
 __all__ = ["eval_app", "search", "similar"]
@@ -46,16 +46,16 @@ def search(
         None, formats=["%Y-%m-%d"], help="Announced on or after."
     ),
     mode: str = typer.Option("hybrid", help="hybrid, lexical or semantic."),
-    sort: str = typer.Option("relevance", help="relevance or date."),
+    sort: str = typer.Option("relevance", help="relevance, date or votes."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Search the indexed papers (run `paperroute index sync` first).
 
     Example: [bold]paperroute search "diffusion image editing" --category cs.CV --since 2026-01-01[/]
     """
-    if mode not in MODES or sort not in ("relevance", "date"):
+    if mode not in MODES or sort not in SORTS:
         raise typer.BadParameter(
-            "--mode is hybrid, lexical or semantic; --sort is relevance or date"
+            "--mode is hybrid, lexical or semantic; --sort is relevance, date or votes"
         )
     text = (
         query

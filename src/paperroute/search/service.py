@@ -18,10 +18,11 @@ from paperroute.search.hybrid import fuse
 from paperroute.search.query import ParsedQuery, parse_query
 from paperroute.store import papers as paper_store
 
-__all__ = ["Mode", "Ranker", "SearchHit", "SearchPage", "SearchService"]
+__all__ = ["SORTS", "Mode", "Ranker", "SearchHit", "SearchPage", "SearchService"]
 
 Mode = Literal["hybrid", "lexical", "semantic"]
-Sort = Literal["relevance", "date"]
+Sort = Literal["relevance", "date", "votes"]
+SORTS: tuple[Sort, ...] = ("relevance", "date", "votes")
 # How deep each side looks before fusion: recall@100 needs at least 100.
 CANDIDATES = 100
 DATE_SORT_DEPTH = 1000  # newest-first lists the most relevant thousand by date
@@ -139,9 +140,9 @@ class SearchService:
             if paper is not None:
                 return SearchPage(parsed, paper=paper)
         depth = max(CANDIDATES, offset + limit + 1)
-        if sort == "date" and mode == "hybrid":
-            # Newest first means "papers that say these words": semantic neighbours
-            # would bring in every loosely related paper. Semantic only if none do.
+        if sort != "relevance" and mode == "hybrid":
+            # Newest (or most voted) first means "papers that say these words":
+            # semantic neighbours would bring in every loosely related paper.
             ids, scores = self.ranker.rank(parsed, mode="lexical", depth=DATE_SORT_DEPTH)
             if not ids:
                 ids, scores = self.ranker.rank(parsed, mode="semantic", depth=depth)
@@ -152,6 +153,8 @@ class SearchService:
         pairs = [(found[i], s, i) for i, s in zip(ids, scores, strict=True) if i in found]
         if sort == "date":
             pairs.sort(key=lambda p: (p[0].announced or dt.date.min, p[0].key or ""), reverse=True)
+        elif sort == "votes":  # stable: equal votes keep their relevance order
+            pairs.sort(key=lambda p: p[0].upvotes or 0, reverse=True)
         chosen = pairs[offset : offset + limit]
         hits = [self._hit(parsed, paper, score, pid) for paper, score, pid in chosen]
         return SearchPage(parsed, hits, has_more=len(pairs) > offset + limit)
