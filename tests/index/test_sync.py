@@ -97,3 +97,53 @@ def test_a_new_model_starts_a_new_index(engine: Engine, tmp_path: Path) -> None:
         name = "another-model"
 
     assert len(open_index(tmp_path / "index", Other()).catalog) == 0
+
+
+def test_a_failed_rebuild_leaves_the_old_index_in_use(engine: Engine, tmp_path: Path) -> None:
+    add_papers(engine, range(1, 31))
+    good = CountingEmbedder()
+    first = open_index(tmp_path / "index", good)
+    sync_index(engine, first, good)
+    add_papers(
+        engine, range(31, 41), NOW + dt.timedelta(minutes=1)
+    )  # the last batch needs embedding
+    with pytest.raises(KeyboardInterrupt):
+        rebuild_index(engine, tmp_path / "index", CountingEmbedder(fail_after=0), batch_size=10)
+    in_use = open_index(tmp_path / "index", good)
+    assert in_use.generation == first.generation and len(in_use.catalog) == 30
+    rebuild_index(engine, tmp_path / "index", good)
+    assert [p.name for p in (tmp_path / "index").glob("gen-*")] == [
+        open_index(tmp_path / "index", good).generation
+    ]
+
+
+def test_a_paper_changed_during_a_build_is_indexed_once(engine: Engine, tmp_path: Path) -> None:
+    add_papers(engine, range(1, 5))
+
+    class ChangingEmbedder(CountingEmbedder):
+        def embed(self, texts: Sequence[str]) -> Vectors:
+            if self.calls == 0:  # an ingest lands while the first batch is embedded
+                add_papers(engine, range(1, 2), NOW + dt.timedelta(minutes=2), word="tree")
+            return super().embed(texts)
+
+    embedder = ChangingEmbedder()
+    index = open_index(tmp_path / "index", embedder)
+    sync_index(engine, index, embedder, batch_size=2)
+    ids = index.lexical.all_ids()
+    assert sorted(ids) == sorted(set(ids)) and len(ids) == 4
+    assert check_index(engine, index).clean
+
+
+def test_a_late_commit_behind_the_watermark_is_still_indexed(
+    engine: Engine, tmp_path: Path
+) -> None:
+    embedder = CountingEmbedder()
+    add_papers(engine, range(1, 4), NOW)
+    index = open_index(tmp_path / "index", embedder)
+    sync_index(engine, index, embedder)
+    add_papers(
+        engine, range(10, 11), NOW - dt.timedelta(minutes=1)
+    )  # stamped before, committed after
+    assert sync_index(engine, index, embedder) == 1
+    assert check_index(engine, index).clean
+    assert sync_index(engine, index, embedder) == 0  # the look-back skips what is unchanged

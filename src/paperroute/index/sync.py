@@ -11,11 +11,13 @@ every write is an idempotent upsert.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,12 +63,17 @@ class IndexFiles:
     def folder(self) -> Path:
         return self.root / self.generation
 
-    def save(self) -> None:
-        """Vectors and catalog first, the manifest last: it is the commit point."""
+    def save(self, *, publish: bool = True) -> None:
+        """Vectors and catalog first, the manifest last: it is the commit point.
+
+        A generation being rebuilt saves without `publish`: readers keep using
+        the old one until the new one is complete.
+        """
         self.lexical.commit()
         self.vectors.save(self.folder / "vectors.faiss")
         self.catalog.save(self.folder / "catalog.npz")
-        _write_manifest(self.root, self.generation, self.watermark, self.model)
+        if publish:
+            _write_manifest(self.root, self.generation, self.watermark, self.model)
 
 
 def _write_manifest(
@@ -149,22 +156,49 @@ def _vectors_for(
 
 
 def _apply(
-    index: IndexFiles, batch: Sequence[paper_store.ChangedPaper], vectors: Vectors, fresh: bool
+    index: IndexFiles,
+    batch: Sequence[paper_store.ChangedPaper],
+    vectors: Vectors,
+    fresh: set[int] | None,
 ) -> None:
-    index.lexical.upsert((_lexical_doc(c.paper_id, c.paper) for c in batch), fresh=fresh)
+    """Write a batch to all three parts; `fresh` holds the ids a new build has added so far."""
+    docs = [_lexical_doc(c.paper_id, c.paper) for c in batch]
+    if fresh is None:
+        index.lexical.upsert(docs)
+    else:  # a new build deletes only what it added itself: a paper changed mid-build
+        index.lexical.delete([d.paper_id for d in docs if d.paper_id in fresh])
+        index.lexical.upsert(docs, fresh=True)
+        fresh.update(d.paper_id for d in docs)
     index.vectors.upsert(np.array([c.paper_id for c in batch], dtype=np.int64), vectors)
     index.catalog.upsert(
         CatalogEntry(c.paper_id, c.content_hash, c.paper.announced, c.paper.code_url is not None,
                      c.paper.categories)
         for c in batch
     )  # fmt: skip
-    last = batch[-1]
-    index.watermark = (last.changed_at, last.paper_id)
 
 
 def _lexical_doc(paper_id: int, paper: Paper) -> LexicalDoc:
     return LexicalDoc(paper_id, paper.title, paper.abstract, paper.authors, paper.categories,
                       paper.announced, paper.code_url is not None)  # fmt: skip
+
+
+# Writers do not commit in the order of their clocks: a batch stamped 10:00:00
+# can commit after one stamped 10:00:05 that a sync has already passed. Each
+# sync therefore looks this far behind its watermark again, and skips what the
+# catalog already holds unchanged.
+LOOK_BACK = dt.timedelta(minutes=5)
+
+
+@contextmanager
+def _locked(root: Path) -> Generator[None]:
+    """One writer per index folder: a sync and a rebuild never interleave."""
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / ".lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def sync_index(
@@ -174,34 +208,61 @@ def sync_index(
     *,
     progress: SyncProgress | None = None,
     batch_size: int = SYNC_BATCH,
+    publish: bool = True,
 ) -> int:
     """Bring the index up to date from its watermark; return how many papers it took in."""
-    done = 0
-    fresh = index.watermark is None and len(index.vectors) == 0
+    with _locked(index.root):
+        return _sync(engine, index, embedder, progress, batch_size, publish)
+
+
+def _sync(
+    engine: Engine, index: IndexFiles, embedder: Embedder, progress: SyncProgress | None,
+    batch_size: int, publish: bool,
+) -> int:  # fmt: skip
+    done = seen = 0
+    fresh: set[int] | None = set() if index.watermark is None and len(index.vectors) == 0 else None
+    cursor = (index.watermark[0] - LOOK_BACK, 0) if index.watermark else None
+    with engine.connect() as conn:
+        left = paper_store.count_changed_since(conn, cursor) if progress else 0
+    held = index.catalog.content_hashes() if cursor else {}
     while True:
         with engine.connect() as conn:
-            batch = paper_store.papers_changed_since(conn, index.watermark, batch_size)
-            left = paper_store.count_changed_since(conn, index.watermark) if progress else 0
-        if not batch:
+            rows = paper_store.papers_changed_since(conn, cursor, batch_size)
+        if not rows:
             return done
-        vectors = _vectors_for(engine, embedder, batch)
-        _apply(index, batch, vectors, fresh)
-        index.save()
-        done += len(batch)
+        cursor = (rows[-1].changed_at, rows[-1].paper_id)
+        batch = [r for r in rows if held.get(r.paper_id) != r.content_hash]
+        if batch:
+            _apply(index, batch, _vectors_for(engine, embedder, batch), fresh)
+        if index.watermark is None or cursor > index.watermark:
+            index.watermark = cursor
+        index.save(publish=publish)
+        done, seen = done + len(batch), seen + len(rows)
         if progress is not None:
-            progress(done, left - len(batch))
+            progress(seen, max(0, left - seen))
 
 
 def rebuild_index(
-    engine: Engine, root: Path, embedder: Embedder, *, progress: SyncProgress | None = None
+    engine: Engine,
+    root: Path,
+    embedder: Embedder,
+    *,
+    progress: SyncProgress | None = None,
+    batch_size: int = SYNC_BATCH,
 ) -> IndexFiles:
-    """Build a new generation beside the one in use, then switch to it in one step."""
-    old = _read_manifest(root)
-    index = _open_generation(root, _new_generation_name(), None, embedder)
-    sync_index(engine, index, embedder, progress=progress)
-    index.save()  # the switch: the manifest now names the new generation
-    if old is not None and old.get("generation") != index.generation:
-        shutil.rmtree(root / str(old["generation"]), ignore_errors=True)
+    """Build a new generation beside the one in use, then switch to it in one step.
+
+    Until the switch, readers use the old generation; a build that dies leaves
+    it in use, and its own folder is removed by the next rebuild.
+    """
+    with _locked(root):
+        index = _open_generation(root, _new_generation_name(), None, embedder)
+        _sync(engine, index, embedder, progress, batch_size, publish=False)
+        index.vectors = index.vectors.compacted(embedder.dim)
+        index.save()  # the switch: the manifest now names the new generation
+        for folder in root.glob("gen-*"):
+            if folder.name != index.generation:
+                shutil.rmtree(folder, ignore_errors=True)
     return index
 
 

@@ -75,6 +75,14 @@ class VectorIndex:
         faiss.write_index(self._index, str(tmp))
         os.replace(tmp, path)
 
+    def compacted(self, dim: int) -> VectorIndex:
+        """This index in the form its size calls for: IVF-SQ8 above APPROXIMATE_ABOVE."""
+        inner = faiss.downcast_index(self._index.index)
+        if len(self) <= APPROXIMATE_ABOVE or not isinstance(inner, faiss.IndexFlat):
+            return self
+        vectors = inner.reconstruct_n(0, inner.ntotal)  # flat storage is in id_map order
+        return VectorIndex.build(self.ids(), vectors, dim)
+
     def __len__(self) -> int:
         return int(self._index.ntotal)
 
