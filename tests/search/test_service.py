@@ -101,3 +101,21 @@ def test_similar_papers_exclude_themselves(service: SearchService, engine: Engin
     assert ids["2603.00001"] not in similar and ids["2603.00004"] in similar
     several, _ = service.ranker.similar([ids["2603.00001"], ids["2603.00004"]], limit=3)
     assert not {ids["2603.00001"], ids["2603.00004"]} & set(several)
+
+
+def test_newest_first_reaches_past_the_first_candidates(engine: Engine, tmp_path: Path) -> None:
+    start = dt.date(2025, 1, 1)
+    batch = [build_paper(source="t", arxiv_id=f"2501.{n:05d}", title=f"Study {n} of graphs",
+                         abstract="Graphs.", categories=["cs.LG"],
+                         announced=(start + dt.timedelta(days=n)).isoformat()) for n in range(1, 301)]  # fmt: skip
+    with engine.begin() as conn:
+        upsert_papers(conn, batch, dt.datetime(2026, 3, 10, tzinfo=dt.UTC))
+    embedder = WordHashEmbedder()
+    index = open_index(tmp_path / "index", embedder)
+    sync_index(engine, index, embedder)
+    service = SearchService(engine, Ranker(index, embedder))
+    for text in ("cat:cs.LG", "graphs"):
+        page = service.search(text, sort="date", limit=3, today=TODAY)
+        assert keys(page) == ["2501.00300", "2501.00299", "2501.00298"], text
+    deep = service.search("graphs", sort="date", limit=10, offset=290, today=TODAY)
+    assert keys(deep)[-1] == "2501.00001" and not deep.has_more

@@ -184,14 +184,17 @@ class LexicalIndex:
         where: LexicalFilter | None = None,
         *,
         limit: int = 10,
-        offset: int = 0,
+        newest_first: bool = False,
     ) -> tuple[list[int], list[float]]:
-        """Paper ids and BM25 scores, best first."""
+        """Paper ids and BM25 scores, best first (or newest announced first)."""
         built = self._build(query, where or LexicalFilter())
         if built is None:
             return [], []
         searcher = self._index.searcher()
-        hits = searcher.search(built, limit=limit, offset=offset, count=False).hits
+        if newest_first:
+            hits = searcher.search(built, limit=limit, count=False, order_by_field="announced").hits
+            return _paper_ids(searcher, hits), [float(day) for day, _ in hits]
+        hits = searcher.search(built, limit=limit, count=False).hits
         return _paper_ids(searcher, hits), [float(score) for score, _ in hits]
 
     def highlight(

@@ -25,7 +25,7 @@ Sort = Literal["relevance", "date", "votes"]
 SORTS: tuple[Sort, ...] = ("relevance", "date", "votes")
 # How deep each side looks before fusion: recall@100 needs at least 100.
 CANDIDATES = 100
-DATE_SORT_DEPTH = 1000  # newest-first lists the most relevant thousand by date
+VOTES_SORT_DEPTH = 1000  # most-voted-first orders the thousand most relevant matches
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +79,12 @@ class Ranker:
         ids, scores = fuse(lexical, semantic)
         return ids[:depth], scores[:depth]
 
+    def newest(self, parsed: ParsedQuery, *, depth: int) -> tuple[list[int], list[float]]:
+        """Lexical matches (or everything a filter lets through), newest announced first."""
+        return self.index.lexical.search(
+            _lexical_query(parsed), _lexical_filter(parsed), limit=depth, newest_first=True
+        )
+
     def _semantic(self, parsed: ParsedQuery, depth: int) -> tuple[list[int], list[float]]:
         text = parsed.text
         if not text:
@@ -90,7 +96,8 @@ class Ranker:
         if parsed.authors:  # authors are lexical facts: search among their papers only
             allowed = np.array(self._lexical_ids(LexicalQuery(authors=parsed.authors), where))
         if parsed.excluded:
-            banned = np.array(self._lexical_ids(LexicalQuery(terms=parsed.excluded)))
+            # Each exclusion is a word or a phrase, as on the lexical side.
+            banned = np.array(self._lexical_ids(LexicalQuery(phrases=parsed.excluded)))
             everyone = allowed if allowed is not None else self.index.vectors.ids()
             allowed = np.setdiff1d(everyone, banned)
         vector = self.embedder.embed([text])[0]
@@ -140,10 +147,16 @@ class SearchService:
             if paper is not None:
                 return SearchPage(parsed, paper=paper)
         depth = max(CANDIDATES, offset + limit + 1)
-        if sort != "relevance" and mode == "hybrid":
-            # Newest (or most voted) first means "papers that say these words":
+        if sort == "date" and mode != "semantic":
+            # Newest first means "papers that say these words, newest first":
             # semantic neighbours would bring in every loosely related paper.
-            ids, scores = self.ranker.rank(parsed, mode="lexical", depth=DATE_SORT_DEPTH)
+            ids, scores = self.ranker.newest(parsed, depth=depth)
+            if not ids and mode == "hybrid":
+                ids, scores = self.ranker.rank(parsed, mode="semantic", depth=depth)
+        elif sort == "votes" and mode == "hybrid":
+            ids, scores = self.ranker.rank(
+                parsed, mode="lexical", depth=max(depth, VOTES_SORT_DEPTH)
+            )
             if not ids:
                 ids, scores = self.ranker.rank(parsed, mode="semantic", depth=depth)
         else:
