@@ -79,9 +79,7 @@ class Paper:
         and links always take the newest value; dates keep the earliest
         submission/announcement and the latest update.
         """
-        mine, theirs = self.latest_version, newer.latest_version
-        authoritative = theirs is not None and (mine is None or theirs >= mine)
-        authoritative = authoritative or (mine is None and theirs is None)
+        authoritative = _newer_by_versions_or_dates(self, newer)
         changes: dict[str, object] = {}
         for name in _CONTENT_FIELDS:
             value = getattr(newer, name)
@@ -103,6 +101,16 @@ class Paper:
         if self.arxiv_id is None and newer.arxiv_id is not None:
             changes["arxiv_id"] = newer.arxiv_id
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _newer_by_versions_or_dates(known: Paper, newer: Paper) -> bool:
+    mine, theirs = known.latest_version, newer.latest_version
+    if theirs is not None:
+        return mine is None or theirs >= mine
+    if mine is None:
+        return True
+    # No version given: a description dated at or after the known update is current.
+    return newer.updated is not None and (known.updated is None or newer.updated >= known.updated)
 
 
 def _earliest(a: dt.date | None, b: dt.date | None) -> dt.date | None:

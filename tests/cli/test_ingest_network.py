@@ -95,8 +95,10 @@ def test_hf_days_then_next_run_continues_after_the_last_day(
     stored = orjson.loads(invoke("papers", "list", "--json", "--limit", "100").output)
     assert stored["total"] > 0
     assert any(p["upvotes"] for p in stored["papers"])
-    result = invoke("ingest", "hf", "--until", "2025-03-19", expect=1, env=env)
-    assert "nothing to fetch: 2025-03-20 is after 2025-03-19" in result.output
+    httpserver.clear_log()
+    invoke("ingest", "hf", "--until", "2025-03-19", env=env)  # the last day again: it grows
+    assert [r.args["date"] for r, _ in httpserver.log] == ["2025-03-19"]
+    assert "Nothing to fetch" in invoke("ingest", "hf", "--until", "2025-03-18", env=env).output
 
 
 def test_rss_new_and_replacements(invoke: Invoke, httpserver: HTTPServer) -> None:

@@ -58,7 +58,7 @@ def test_user_mistakes_get_one_line_not_a_traceback(
     for args, message in [
         (["ingest", "file", str(tmp_path / "nope.jsonl")], "is not a file"),
         (["papers", "show", "2503.99999"], "no paper '2503.99999'"),
-        (["ingest", "arxiv"], "give --query or --id"),
+        (["ingest", "arxiv"], "give --query or --id, one of the two"),
     ]:
         result = run_cli(*args, env=cli_env)
         assert result.returncode == 1, result.stderr

@@ -112,3 +112,11 @@ def test_links_in_the_abstract_count_too_and_given_links_win() -> None:
         build_paper(source="t", title="T", abstract="See https://example.org/paper.").project_url
         is None
     )
+
+
+def test_implausible_ids_and_categories_are_refused_before_the_database() -> None:
+    assert parse_arxiv_id("notanarchive/0201082") is None
+    assert parse_arxiv_id("quant-ph.ABCDEFGHIJ/0201082") is None
+    assert parse_arxiv_id("math.GT/0309136") == ("math.GT/0309136", None)
+    paper = build_paper(source="t", title="T", categories=["cs." + "X" * 80, "cs.LG"])
+    assert paper.categories == ("cs.LG",)

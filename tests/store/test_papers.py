@@ -149,3 +149,43 @@ def test_list_filters_by_day_and_category(engine: Engine) -> None:
     assert {p.key for p in cross_listed.papers} == {"2503.00001", "2503.00002"}
     assert cross_listed.total == 2
     assert [p.key for p in one_day.papers] == ["2503.00003", "2503.00002"]
+
+
+def test_one_unidentified_paper_is_adopted_by_one_arxiv_record(engine: Engine) -> None:
+    listed = make(arxiv_id=None, source="listing", title="Deep Nets")
+    with engine.begin() as conn:
+        store.upsert_papers(conn, [listed], NOW)
+        counts = store.upsert_papers(conn, [make(arxiv_id="2401.00001", title="Deep Nets"),
+                                            make(arxiv_id="2401.00002", title="Deep nets")], LATER)  # fmt: skip
+    assert (counts.new, counts.updated) == (1, 1)
+    with engine.connect() as conn:
+        assert store.get_paper(conn, "2401.00001") is not None
+        assert store.get_paper(conn, "2401.00002") is not None
+
+
+def test_records_with_and_without_id_in_one_batch_make_one_paper(engine: Engine) -> None:
+    batch = [make(arxiv_id="2401.00001", title="Deep Nets", doi=None),
+             make(arxiv_id=None, source="bibtex", title="Deep nets", doi="10.1/x")]  # fmt: skip
+    with engine.begin() as conn:
+        counts = store.upsert_papers(conn, batch, NOW)
+        assert counts.new == 1 and store.count_papers(conn) == 1
+        paper = store.get_paper(conn, "2401.00001")
+    assert paper is not None and paper.doi == "10.1/x"
+
+
+def test_a_description_without_versions_updates_when_its_date_is_newer(engine: Engine) -> None:
+    both = [Version(1, dt.date(2025, 3, 1)), Version(2, dt.date(2025, 5, 1))]
+    with engine.begin() as conn:
+        store.upsert_papers(
+            conn, [make(arxiv_id="2503.11731v2", versions=both, updated="2025-05-01")], NOW
+        )
+        store.upsert_papers(
+            conn, [make(source="oai", abstract="Revised.", updated="2025-06-01")], LATER
+        )
+        store.upsert_papers(
+            conn, [make(source="old", abstract="Stale.", updated="2025-04-01")], LATER
+        )
+        paper = store.get_paper(conn, "2503.11731")
+    assert (
+        paper is not None and paper.abstract == "Revised." and paper.updated == dt.date(2025, 6, 1)
+    )

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import typer
 
-from paperroute.cli.console import UserError, ingest_with_progress, open_store, settings
+from paperroute.cli.console import UserError, console, ingest_with_progress, open_store, settings
 from paperroute.ingest.http import FetchPolicy, PoliteClient
 from paperroute.ingest.pipeline import resume_point
 from paperroute.ingest.sources.arxiv_api import SOURCE as SOURCE_ARXIV
-from paperroute.ingest.sources.arxiv_api import fetch_arxiv_query
+from paperroute.ingest.sources.arxiv_api import fetch_arxiv_ids, fetch_arxiv_query
 from paperroute.ingest.sources.arxiv_rss import SOURCE as SOURCE_RSS
 from paperroute.ingest.sources.arxiv_rss import fetch_arxiv_rss
 from paperroute.ingest.sources.bibtex import read_bibtex_file
@@ -88,18 +88,27 @@ def arxiv(
 
     Example: [bold]paperroute ingest arxiv --query 'cat:cs.CL AND abs:retrieval' --since 2026-03-01[/]
     """
-    if not query and not ids:
-        raise UserError("give --query or --id (see `paperroute ingest arxiv --help`)")
+    if bool(query) == bool(ids):
+        raise UserError(
+            "give --query or --id, one of the two (see `paperroute ingest arxiv --help`)"
+        )
     current = settings()
+    if ids:
+        with open_store() as engine, _client() as client:
+            items = fetch_arxiv_ids(client, ids, base_url=current.arxiv_api_url)
+            ingest_with_progress(engine, SOURCE_ARXIV, "ids=" + ",".join(sorted(ids)), items)
+        return
     if since is not None:
-        window = f"submittedDate:[{since:%Y%m%d}0000 TO 999912312359]"
-        query = f"({query}) AND {window}" if query else window
-    scope = f"query={query}" if query else "ids=" + ",".join(sorted(ids))
+        query = f"({query}) AND submittedDate:[{since:%Y%m%d}0000 TO 999912312359]"
+    scope = f"query={query}"
     with open_store() as engine, _client() as client:
         last = resume_point(engine, SOURCE_ARXIV, scope)
         start = int(last.watermark or 0) if last and last.status != "completed" else 0
+        # Oldest first: new submissions join the end, so a resumed offset still
+        # points at the next unread paper (relevance order would shift under it).
         items = fetch_arxiv_query(client, base_url=current.arxiv_api_url, search_query=query,
-                                  id_list=ids, start=start, max_results=limit)  # fmt: skip
+                                  start=start, max_results=limit, sort_by="submittedDate",
+                                  sort_order="ascending")  # fmt: skip
         ingest_with_progress(engine, SOURCE_ARXIV, scope, items)
 
 
@@ -161,7 +170,7 @@ def hf(
         None, formats=["%Y-%m-%d"], help="Last day (default today)."
     ),
 ) -> None:
-    """The Hugging Face daily papers; without dates, every day since the last run.
+    """The Hugging Face daily papers; without dates, every day since the last run's last day.
 
     Example: [bold]paperroute ingest hf --since 2026-03-01[/]
     """
@@ -172,14 +181,14 @@ def hf(
         last_day = date.date()
     with open_store() as engine, _client() as client:
         if first_day is None:
+            # Start again at the last day fetched: its list keeps growing all day.
             last = resume_point(engine, SOURCE_HF, "daily")
             first_day = (
-                dt.date.fromisoformat(last.watermark) + dt.timedelta(days=1)
-                if last is not None and last.watermark
-                else last_day
+                dt.date.fromisoformat(last.watermark) if last and last.watermark else last_day
             )
         if first_day > last_day:
-            raise UserError(f"nothing to fetch: {first_day} is after {last_day}")
+            console.print(f"Nothing to fetch: {first_day} is after {last_day}.")
+            return
         days = [first_day + dt.timedelta(days=n) for n in range((last_day - first_day).days + 1)]
         items = fetch_hf_daily(client, base_url=current.hf_url, days=days)
         ingest_with_progress(engine, SOURCE_HF, "daily", items)

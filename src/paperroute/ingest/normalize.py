@@ -28,6 +28,7 @@ MAX_ABSTRACT = 20_000
 MAX_AUTHORS = 5_000
 MAX_AUTHOR_NAME = 300
 MAX_SHORT_FIELD = 2_000  # comment, journal-ref, DOI, links
+MAX_CATEGORY = 40  # the longest real one, cond-mat.dis-nn, has 17 characters
 
 
 class RecordError(ValueError):
@@ -52,6 +53,8 @@ def parse_arxiv_id(text: str) -> tuple[str, int | None] | None:
     if "/" in arxiv_id:  # old style: archive is lower case, subject class upper case
         archive, number = arxiv_id.split("/")
         head, _, subject = archive.partition(".")
+        if head.lower() not in _ARCHIVES or len(subject) > 2:
+            return None
         arxiv_id = (
             f"{head.lower()}.{subject.upper()}/{number}" if subject else f"{head.lower()}/{number}"
         )
@@ -181,7 +184,7 @@ def _clean_categories(categories: Iterable[str]) -> tuple[str, ...]:
     for raw in categories:
         for cat in str(raw).split():
             match = _CATEGORY_RE.match(cat)
-            if match and match[1] in _ARCHIVES:
+            if match and match[1] in _ARCHIVES and len(cat) <= MAX_CATEGORY:
                 seen.setdefault(cat, None)
     return tuple(seen)
 

@@ -60,11 +60,21 @@ def paper_hash(paper: Paper) -> str:
 
 
 def _dedupe(batch: Iterable[Paper]) -> list[Paper]:
-    """One paper per key: repeats within a batch merge into the first."""
+    """One paper per key: repeats within a batch merge into the first.
+
+    A record without an arXiv id joins a record of the batch that has one and
+    the same title, as it would join that paper if it were already stored.
+    """
     merged: dict[str, Paper] = {}
     for paper in batch:
         key = paper_key(paper)
         merged[key] = merged[key].merged_with(paper) if key in merged else paper
+    with_id = {title_hash(p.title): k for k, p in merged.items() if p.arxiv_id is not None}
+    for key, paper in list(merged.items()):
+        target = with_id.get(title_hash(paper.title)) if paper.arxiv_id is None else None
+        if target is not None:
+            merged[target] = merged[target].merged_with(paper)
+            del merged[key]
     return list(merged.values())
 
 
@@ -88,21 +98,26 @@ def _match_existing(conn: Connection, batch: Sequence[Paper]) -> dict[int, _Matc
     if not unmatched:
         return matches
     rows = conn.execute(
-        select(papers.c.id, papers.c.arxiv_id, papers.c.title_hash).where(
-            papers.c.title_hash.in_(set(unmatched.values()))
-        )
+        select(papers.c.id, papers.c.arxiv_id, papers.c.title_hash)
+        .where(papers.c.title_hash.in_(set(unmatched.values())))
+        .order_by(papers.c.id)
     )
     by_title: dict[str, list[_Match]] = {}
     for r in rows:
         by_title.setdefault(r.title_hash, []).append(_Match(r.id, r.arxiv_id))
+    adopted: set[int] = set()
     for i, th in unmatched.items():
-        # An arXiv record may only adopt a paper that has no arXiv id yet; a
-        # record without an id joins whichever paper has its title.
+        # An arXiv record may only adopt a paper that has no arXiv id yet, and
+        # only one record may adopt it; a record without an id joins whichever
+        # paper has its title (the oldest, if several do).
         candidates = [
-            m for m in by_title.get(th, []) if batch[i].arxiv_id is None or m.arxiv_id is None
-        ]
+            m for m in by_title.get(th, [])
+            if batch[i].arxiv_id is None or (m.arxiv_id is None and m.paper_id not in adopted)
+        ]  # fmt: skip
         if candidates:
             matches[i] = candidates[0]
+            if batch[i].arxiv_id is not None:
+                adopted.add(candidates[0].paper_id)
     return matches
 
 

@@ -241,7 +241,7 @@ EXTERNAL_ENTITY = b"""<?xml version="1.0"?>
 @pytest.mark.parametrize("body", [BILLION_LAUGHS, EXTERNAL_ENTITY], ids=["laughs", "xxe"])
 def test_hostile_xml_is_refused(httpserver: HTTPServer, client: PoliteClient, body: bytes) -> None:
     _serve(httpserver, body)
-    with pytest.raises(SourceError, match="entities") as caught:
+    with pytest.raises(SourceError, match="declares its own DTD") as caught:
         _query(httpserver, client, search_query="all:testing")
     assert "lollol" not in str(caught.value) and "root:" not in str(caught.value)
 

@@ -271,7 +271,9 @@ def _arxiv_fields(metadata: Element, ns: Mapping[str, str]) -> _FormatFields:
     authors = [_author_name(author, ns) for author in metadata.findall("m:authors/m:author", ns)]
     created = parse_date(metadata.findtext("m:created", None, ns))  # the day of v1
     updated = parse_date(metadata.findtext("m:updated", None, ns))  # of the latest, if not v1
-    return authors, [Version(1, created)] if created else [], created, updated
+    # This format does not say which version it describes (the latest, with
+    # `updated` its date): no version list, so the merge goes by that date.
+    return authors, [], created, updated
 
 
 def _raw_fields(metadata: Element, ns: Mapping[str, str]) -> _FormatFields:
