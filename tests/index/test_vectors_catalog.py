@@ -48,6 +48,9 @@ def test_large_corpus_uses_an_approximate_index(monkeypatch: pytest.MonkeyPatch)
     index = VectorIndex.build(np.arange(3000), data, 32)
     hits = sum(index.search(data[i], 1)[0][:1] == [i] for i in range(0, 3000, 100))
     assert hits >= 28  # IVF with 8-bit codes still finds a vector's own entry
+    assert float(index.vectors_of(np.array([5]))[0] @ data[5]) > 0.99
+    index.upsert(np.array([5]), data[6:7])
+    assert len(index) == 3000 and index.search(data[6], 2)[0][:2] in ([5, 6], [6, 5])
 
 
 def test_catalog_filters_and_hashes(tmp_path: Path) -> None:

@@ -44,6 +44,8 @@ class Catalog:
         self.cat_ptr = np.zeros(1, dtype=np.int64)  # row i's categories: cat_idx[ptr[i]:ptr[i+1]]
         self.cat_idx = np.zeros(0, dtype=np.int32)
         self.vocabulary: list[str] = []
+        self._owners: npt.NDArray[np.int64] | None = None  # the row of each category slot
+        self._category_masks: dict[tuple[str, ...], npt.NDArray[np.bool_]] = {}
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -51,48 +53,57 @@ class Catalog:
     # -- changes ------------------------------------------------------------
 
     def upsert(self, entries: Iterable[CatalogEntry]) -> None:
-        fresh = {e.paper_id: e for e in entries}
-        if fresh:
-            self._rebuild(self._entries(exclude=fresh.keys()) + list(fresh.values()))
-
-    def delete(self, paper_ids: Iterable[int]) -> None:
-        gone = set(paper_ids)
-        if gone & set(self.ids.tolist()):
-            self._rebuild(self._entries(exclude=gone))
-
-    def _entries(self, exclude: Iterable[int]) -> list[CatalogEntry]:
-        skip = set(exclude)
-        return [
-            CatalogEntry(
-                int(pid),
-                self.hashes[row].decode(),
-                None
-                if self.announced[row] == _NO_DATE
-                else _EPOCH + dt.timedelta(days=int(self.announced[row])),
-                bool(self.has_code[row]),
-                [
-                    self.vocabulary[c]
-                    for c in self.cat_idx[self.cat_ptr[row] : self.cat_ptr[row + 1]]
-                ],
-            )
-            for row, pid in enumerate(self.ids)
-            if int(pid) not in skip
-        ]
-
-    def _rebuild(self, entries: list[CatalogEntry]) -> None:
-        entries.sort(key=lambda e: e.paper_id)
+        fresh = sorted({e.paper_id: e for e in entries}.values(), key=lambda e: e.paper_id)
+        if not fresh:
+            return
         codes = {c: i for i, c in enumerate(self.vocabulary)}
-        for entry in entries:
+        for entry in fresh:
             for category in entry.categories:
                 codes.setdefault(category, len(codes))
         self.vocabulary = list(codes)
-        self.ids = np.array([e.paper_id for e in entries], dtype=np.int64)
-        self.hashes = np.array([e.content_hash.encode() for e in entries], dtype="S32")
-        self.announced = np.array([_days(e.announced) for e in entries], dtype=np.int32)
-        self.has_code = np.array([e.has_code for e in entries], dtype=bool)
+        added = self._columns(fresh, codes)
+        keep = ~np.isin(self.ids, added["ids"])
+        self._merge(keep, added)
+
+    def delete(self, paper_ids: Iterable[int]) -> None:
+        keep = ~np.isin(self.ids, np.fromiter(paper_ids, dtype=np.int64))
+        if not keep.all():
+            self._merge(keep, self._columns([], {}))
+
+    @staticmethod
+    def _columns(entries: list[CatalogEntry], codes: dict[str, int]) -> dict[str, np.ndarray]:
         lengths = [len(e.categories) for e in entries]
-        self.cat_ptr = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)])
-        self.cat_idx = np.array([codes[c] for e in entries for c in e.categories], dtype=np.int32)
+        return {
+            "ids": np.array([e.paper_id for e in entries], dtype=np.int64),
+            "hashes": np.array([e.content_hash.encode() for e in entries], dtype="S32"),
+            "announced": np.array([_days(e.announced) for e in entries], dtype=np.int32),
+            "has_code": np.array([e.has_code for e in entries], dtype=bool),
+            "lengths": np.array(lengths, dtype=np.int64),
+            "cat_idx": np.array([codes[c] for e in entries for c in e.categories], dtype=np.int32),
+        }
+
+    def _merge(self, keep: npt.NDArray[np.bool_], added: dict[str, np.ndarray]) -> None:
+        """Kept rows plus added ones, sorted by id again: vectorised, no per-paper Python."""
+        lengths = np.diff(self.cat_ptr)
+        kept_cats = self.cat_idx[np.repeat(keep, lengths)]
+        ids = np.concatenate([self.ids[keep], added["ids"]])
+        order = np.argsort(ids, kind="stable")
+        all_lengths = np.concatenate([lengths[keep], added["lengths"]])
+        all_cats = np.concatenate([kept_cats, added["cat_idx"]])
+        # Gather each row's categories in the new row order, without a Python loop.
+        starts = np.cumsum(all_lengths) - all_lengths
+        new_lengths = all_lengths[order]
+        rows = np.repeat(np.arange(len(order)), new_lengths)
+        within = np.arange(int(new_lengths.sum())) - (np.cumsum(new_lengths) - new_lengths)[rows]
+        pick = starts[order][rows] + within
+        self.ids = ids[order]
+        self.hashes = np.concatenate([self.hashes[keep], added["hashes"]])[order]
+        self.announced = np.concatenate([self.announced[keep], added["announced"]])[order]
+        self.has_code = np.concatenate([self.has_code[keep], added["has_code"]])[order]
+        self.cat_ptr = np.concatenate([[0], np.cumsum(all_lengths[order])]).astype(np.int64)
+        self.cat_idx = all_cats[pick].astype(np.int32)
+        self._owners = None
+        self._category_masks.clear()
 
     # -- reading ------------------------------------------------------------
 
@@ -121,14 +132,26 @@ class Catalog:
         return self.ids[mask]
 
     def _in_categories(self, wanted: Sequence[str]) -> npt.NDArray[np.bool_]:
-        codes = [
-            i for i, c in enumerate(self.vocabulary)
-            if c in wanted or c.split(".")[0] in wanted
-        ]  # fmt: skip
-        hit = np.isin(self.cat_idx, codes).astype(np.int64)
-        counts = np.add.reduceat(np.append(hit, 0), self.cat_ptr[:-1]) if len(hit) else hit
-        empty = self.cat_ptr[1:] == self.cat_ptr[:-1]  # reduceat gives a neighbour's value there
-        return (counts > 0) & ~empty if len(hit) else np.zeros(len(self.ids), dtype=bool)
+        key = tuple(sorted(wanted))
+        if key not in self._category_masks:  # a few categories are asked for again and again
+            if len(self._category_masks) > 256:
+                self._category_masks.clear()
+            self._category_masks[key] = self._category_mask(key)
+        return self._category_masks[key]
+
+    def _category_mask(self, wanted: Sequence[str]) -> npt.NDArray[np.bool_]:
+        chosen = np.array(
+            [c in wanted or c.split(".")[0] in wanted for c in self.vocabulary], dtype=bool
+        )
+        if not len(self.cat_idx) or not chosen.any():
+            return np.zeros(len(self.ids), dtype=bool)
+        # A row matches when any of its categories does: mark the category
+        # slots, then see which rows own a marked slot.
+        if self._owners is None or len(self._owners) != len(self.cat_idx):
+            self._owners = np.repeat(np.arange(len(self.ids)), np.diff(self.cat_ptr))
+        mask = np.zeros(len(self.ids), dtype=bool)
+        mask[self._owners[chosen[self.cat_idx]]] = True
+        return mask
 
     # -- files --------------------------------------------------------------
 

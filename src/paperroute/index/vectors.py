@@ -57,17 +57,23 @@ class VectorIndex:
             )
             ivf.train(vectors[sample])
             ivf.nprobe = 24
-            built = cls(dim, faiss.IndexIDMap2(ivf))
+            # "More like this" needs stored vectors back, and updates remove by id:
+            # the IVF index keeps paper ids itself, in a hash table.
+            ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
+            built = cls(dim, ivf)
         built.upsert(ids, vectors)
         return built
 
     @classmethod
     def load(cls, path: Path, dim: int) -> VectorIndex:
         index = faiss.read_index(str(path))
-        inner = faiss.downcast_index(index.index)
-        if hasattr(inner, "nprobe"):
-            inner.nprobe = 24
+        if hasattr(index, "nprobe"):
+            index.nprobe = 24
         return cls(dim, index)
+
+    @property
+    def approximate(self) -> bool:
+        return not hasattr(self._index, "id_map")
 
     def save(self, path: Path) -> None:
         """Write atomically: a reader sees the old file or the new one, never half of one."""
@@ -77,9 +83,9 @@ class VectorIndex:
 
     def compacted(self, dim: int) -> VectorIndex:
         """This index in the form its size calls for: IVF-SQ8 above APPROXIMATE_ABOVE."""
-        inner = faiss.downcast_index(self._index.index)
-        if len(self) <= APPROXIMATE_ABOVE or not isinstance(inner, faiss.IndexFlat):
+        if len(self) <= APPROXIMATE_ABOVE or self.approximate:
             return self
+        inner = faiss.downcast_index(self._index.index)
         vectors = inner.reconstruct_n(0, inner.ntotal)  # flat storage is in id_map order
         return VectorIndex.build(self.ids(), vectors, dim)
 
@@ -87,7 +93,12 @@ class VectorIndex:
         return int(self._index.ntotal)
 
     def ids(self) -> Ids:
-        return _ids(faiss.vector_to_array(self._index.id_map))
+        if not self.approximate:
+            return _ids(faiss.vector_to_array(self._index.id_map))
+        lists = self._index.invlists
+        parts = [faiss.rev_swig_ptr(lists.get_ids(n), lists.list_size(n)).copy()
+                 for n in range(self._index.nlist)]  # fmt: skip
+        return _ids(np.concatenate(parts)) if parts else _ids([])
 
     def upsert(self, ids: Ids, vectors: Vectors) -> None:
         if len(ids) == 0:
@@ -121,24 +132,27 @@ class VectorIndex:
             scores, found = self._index.search(q, min(k, total))
             return _pairs(found[0], scores[0])
         if len(allowed) <= _SELECTOR_SHARE * total:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(_ids(allowed)))
-            scores, found = self._index.search(q, min(k, len(allowed)), params=params)
+            scores, found = self._index.search(q, min(k, len(allowed)), params=self._only(allowed))
             return _pairs(found[0], scores[0])
         return self._search_then_filter(q, k, allowed)
+
+    def _only(self, allowed: Ids) -> Any:
+        selector = faiss.IDSelectorBatch(_ids(allowed))
+        if self.approximate:
+            return faiss.SearchParametersIVF(sel=selector, nprobe=self._index.nprobe)
+        return faiss.SearchParameters(sel=selector)
 
     def _search_then_filter(
         self, q: Vectors, k: int, allowed: Ids
     ) -> tuple[list[int], list[float]]:
-        keep = set(allowed.tolist())
+        """A broad filter: search a little deeper without it, then drop what it excludes."""
         want = min(len(self), int(k / (len(allowed) / len(self))) * 2 + 10)
         scores, found = self._index.search(q, want)
-        ids, values = _pairs(found[0], scores[0])
-        kept = [(i, s) for i, s in zip(ids, values, strict=True) if i in keep][:k]
-        if len(kept) < k and want < len(self):  # unlucky: fall back to the exact filter
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(_ids(allowed)))
-            scores, found = self._index.search(q, k, params=params)
+        passing = (found[0] >= 0) & np.isin(found[0], allowed)
+        if int(passing.sum()) < k and want < len(self):  # unlucky: the exact filter
+            scores, found = self._index.search(q, k, params=self._only(allowed))
             return _pairs(found[0], scores[0])
-        return [i for i, _ in kept], [s for _, s in kept]
+        return _pairs(found[0][passing][:k], scores[0][passing][:k])
 
 
 def _pairs(

@@ -112,11 +112,15 @@ class Ranker:
         self, paper_ids: Sequence[int], *, limit: int = 10
     ) -> tuple[list[int], list[float]]:
         """Papers nearest to one paper or to the centre of a set, excluding the set itself."""
-        indexed = set(self.index.vectors.ids().tolist())
-        known = {i for i in paper_ids if i in indexed}
+        known: dict[int, np.ndarray] = {}
+        for paper_id in dict.fromkeys(paper_ids):
+            try:
+                known[paper_id] = self.index.vectors.vectors_of(np.array([paper_id]))[0]
+            except KeyError:  # not indexed yet
+                continue
         if not known:
             return [], []
-        centre = self.index.vectors.vectors_of(np.array(sorted(known), dtype=np.int64)).mean(axis=0)
+        centre = np.mean(list(known.values()), axis=0)
         centre /= max(float(np.linalg.norm(centre)), 1e-12)
         ids, scores = self.index.vectors.search(centre, limit + len(known))
         pairs = [(i, s) for i, s in zip(ids, scores, strict=True) if i not in known][:limit]
