@@ -33,6 +33,7 @@ def db_url(tmp_path: Path) -> Iterator[str]:
 def test_sync_check_search(invoke: Invoke) -> None:
     invoke("init")
     invoke("ingest", "file", str(SLICE))
+    assert "run `paperroute index sync` to build it" in invoke("search", "graphs", expect=1).output
     assert "40 papers taken in" in invoke("index", "sync").output
     assert "matches the database" in invoke("index", "check").output
     found = orjson.loads(

@@ -78,7 +78,7 @@ def check() -> None:
     current = settings()
     embedder = load_embedder(current.embedder)
     with open_store(current) as engine:
-        report = check_index(engine, open_index(current.index_root, embedder))
+        report = check_index(engine, open_index(current.index_root, embedder, create=False))
     console.print(f"{report.papers:,} papers in the database, {report.indexed:,} in the index.")
     for label, ids in (("missing from the index", report.missing), ("stale in the index", report.stale),
                        ("in the index only", report.extra), ("not in every part", report.unaligned)):  # fmt: skip

@@ -117,9 +117,13 @@ def demo(
 
 def describe_error(exc: BaseException) -> str | None:
     """The one line to show for an error the user can act on; None for a real bug."""
+    from paperroute.index.embed import EmbedError
+    from paperroute.index.sync import IndexMissing
     from paperroute.ingest.sources.errors import SourceError
 
-    if isinstance(exc, UserError | SchemaError | FetchError | RecordError | XmlError | SourceError):
+    user_errors = (UserError, SchemaError, FetchError, RecordError, XmlError, SourceError,
+                   IndexMissing, EmbedError)  # fmt: skip
+    if isinstance(exc, user_errors):
         return str(exc)
     if isinstance(exc, FileNotFoundError):
         return f"{exc.filename}: no such file"

@@ -65,7 +65,7 @@ def search(
     current = settings()
     embedder = load_embedder(current.embedder)
     with open_store(current) as engine:
-        ranker = Ranker(open_index(current.index_root, embedder), embedder)
+        ranker = Ranker(open_index(current.index_root, embedder, create=False), embedder)
         page = SearchService(engine, ranker).search(text, mode=_mode(mode), sort=sort, limit=limit)  # type: ignore[arg-type]
     if as_json:
         hits = [paper_json(page.paper)] if page.paper else [
@@ -109,7 +109,7 @@ def similar(
         unknown = [p for p in papers if p not in ids]
         if unknown:
             raise UserError(f"not stored: {', '.join(unknown)}; ingest them first")
-        ranker = Ranker(open_index(current.index_root, embedder), embedder)
+        ranker = Ranker(open_index(current.index_root, embedder, create=False), embedder)
         found, scores = ranker.similar(list(ids.values()), limit=limit)
         with engine.connect() as conn:
             by_id = paper_store.get_papers_by_ids(conn, found)

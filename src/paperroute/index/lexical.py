@@ -46,10 +46,6 @@ class LexicalFilter:
     until: dt.date | None = None
     has_code: bool = False
 
-    @property
-    def is_empty(self) -> bool:
-        return not (self.categories or self.since or self.until or self.has_code)
-
 
 @dataclass(frozen=True, slots=True)
 class LexicalQuery:

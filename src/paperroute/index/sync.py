@@ -36,6 +36,7 @@ __all__ = [
     "SYNC_BATCH",
     "IndexCheck",
     "IndexFiles",
+    "IndexMissing",
     "SyncProgress",
     "check_index",
     "open_index",
@@ -114,11 +115,23 @@ def _open_generation(
     )
 
 
-def open_index(root: Path, embedder: Embedder) -> IndexFiles:
-    """The generation in use (a new, empty one if there is none or the model changed)."""
-    root.mkdir(parents=True, exist_ok=True)
+class IndexMissing(RuntimeError):
+    """There is no index for this model yet; the message says which command builds it."""
+
+
+def open_index(root: Path, embedder: Embedder, *, create: bool = True) -> IndexFiles:
+    """The generation in use; a new, empty one if there is none or the model changed.
+
+    Readers pass `create=False` and get IndexMissing instead of an empty folder.
+    """
     manifest = _read_manifest(root)
     if manifest is None or manifest.get("model") != embedder.name:
+        if not create:
+            raise IndexMissing(
+                f"there is no search index for {embedder.name} in {root} yet; "
+                "run `paperroute index sync` to build it"
+            )
+        root.mkdir(parents=True, exist_ok=True)
         return _open_generation(root, _new_generation_name(), None, embedder)
     raw = manifest.get("watermark")
     watermark = None

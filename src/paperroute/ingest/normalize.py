@@ -20,7 +20,6 @@ __all__ = [
     "find_links",
     "parse_arxiv_id",
     "parse_date",
-    "title_key",
 ]
 
 MAX_TITLE = 1_000
@@ -105,12 +104,6 @@ def clean_text(text: str, *, latex: bool = True) -> str:
     if not text.isprintable():  # rare: control or invisible format characters
         text = " ".join(_CONTROL_RE.sub("", text).split())
     return text
-
-
-def title_key(title: str) -> str:
-    """A form of the title that survives formatting: what matches a paper across sources."""
-    folded = unicodedata.normalize("NFKD", title.casefold())
-    return re.sub(r"[^0-9a-z]+", "", folded)
 
 
 def parse_date(value: object) -> dt.date | None:

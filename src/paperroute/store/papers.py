@@ -13,7 +13,13 @@ import orjson
 from sqlalchemy import Connection, Row, and_, delete, func, insert, or_, select, update
 
 from paperroute.domain import Paper, RunCounts, Version
-from paperroute.store.schema import paper_categories, paper_sources, paper_versions, papers
+from paperroute.store.schema import (
+    as_utc,
+    paper_categories,
+    paper_sources,
+    paper_versions,
+    papers,
+)
 
 __all__ = [
     "ChangedPaper",
@@ -430,7 +436,7 @@ def papers_changed_since(
     query = select(papers).where(_after(after)).order_by(papers.c.changed_at, papers.c.id)
     rows = list(conn.execute(query.limit(limit)))
     return [
-        ChangedPaper(r.id, _aware(r.changed_at), r.content_hash, _row_to_paper(r)) for r in rows
+        ChangedPaper(r.id, as_utc(r.changed_at), r.content_hash, _row_to_paper(r)) for r in rows
     ]
 
 
@@ -442,11 +448,6 @@ def count_changed_since(conn: Connection, after: tuple[dt.datetime, int] | None)
 def content_hashes(conn: Connection) -> dict[int, str]:
     """Every paper's id and content hash: what a complete index must hold."""
     return dict(conn.execute(select(papers.c.id, papers.c.content_hash)).all())
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    # SQLite hands datetimes back without their zone; they were stored in UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def count_papers(conn: Connection) -> int:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, insert, select, update
 
 from paperroute.domain import IngestRun, Rejected, RunCounts
-from paperroute.store.schema import ingest_rejects, ingest_runs
+from paperroute.store.schema import as_utc, ingest_rejects, ingest_runs
 
 __all__ = [
     "finish_run",
@@ -99,8 +99,8 @@ def _to_run(r: Row[Any]) -> IngestRun:
         id=r.id,
         source=r.source,
         status=r.status,
-        started_at=r.started_at,
-        finished_at=r.finished_at,
+        started_at=as_utc(r.started_at),
+        finished_at=as_utc(r.finished_at) if r.finished_at else None,
         counts=RunCounts(r.new, r.updated, r.unchanged, r.rejected),
         watermark=r.watermark,
         error=r.error,

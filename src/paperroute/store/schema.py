@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import (
     Column,
     Date,
@@ -17,6 +19,7 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "as_utc",
     "ingest_rejects",
     "ingest_runs",
     "metadata",
@@ -26,6 +29,12 @@ __all__ = [
     "paper_versions",
     "papers",
 ]
+
+
+def as_utc(moment: dt.datetime) -> dt.datetime:
+    """A stored moment, zone-aware: SQLite hands them back without the UTC they had."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
 
 metadata = MetaData(
     naming_convention={

@@ -1,1 +1,1 @@
-"""The site (server-rendered pages) and its JSON API."""
+"""The site: server-rendered pages over the store."""
