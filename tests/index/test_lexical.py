@@ -78,5 +78,5 @@ def test_snippets_highlight_and_escape(tmp_path: Path) -> None:
         ]
     )
     lexical.commit()
-    title = lexical.highlight(LexicalQuery(terms=["diffusion"]), 9, "title")
+    title = lexical.highlight(LexicalQuery(terms=["diffusion"]), [9], "title")[9]
     assert "<b>diffusion</b>" in title and "<script>" not in title and "&lt;script&gt;" in title

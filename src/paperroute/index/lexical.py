@@ -194,17 +194,26 @@ class LexicalIndex:
         return _paper_ids(searcher, hits), [float(score) for score, _ in hits]
 
     def highlight(
-        self, query: LexicalQuery, paper_id: int, field: str, max_chars: int = 300
-    ) -> str:
-        """An HTML snippet of a field with the query's words in <b>; escaped otherwise."""
+        self, query: LexicalQuery, paper_ids: Sequence[int], field: str, max_chars: int = 300
+    ) -> dict[int, str]:
+        """HTML snippets of a field with the query's words in <b>, escaped otherwise.
+
+        One snippet generator serves the whole page of results.
+        """
         built = self._text_query(query)
+        if built is None or not paper_ids:
+            return {}
         searcher = self._index.searcher()
-        found = searcher.search(self._id_query(paper_id), limit=1).hits
-        if built is None or not found:
-            return ""
         generator = tantivy.SnippetGenerator.create(searcher, built, self._schema, field)
         generator.set_max_num_chars(max_chars)
-        return generator.snippet_from_doc(searcher.doc(found[0][1])).to_html()
+        found = searcher.search(
+            tantivy.Query.term_set_query(self._schema, "id", list(paper_ids)), limit=len(paper_ids)
+        ).hits
+        addresses = [address for _, address in found]
+        return {
+            paper_id: generator.snippet_from_doc(searcher.doc(address)).to_html()
+            for paper_id, address in zip(_paper_ids(searcher, found), addresses, strict=True)
+        }
 
     def _text_query(self, query: LexicalQuery) -> tantivy.Query | None:
         words = _clean_words(" ".join(query.terms))

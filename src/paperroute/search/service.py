@@ -173,11 +173,10 @@ class SearchService:
         elif sort == "votes":  # stable: equal votes keep their relevance order
             pairs.sort(key=lambda p: p[0].upvotes or 0, reverse=True)
         chosen = pairs[offset : offset + limit]
-        hits = [self._hit(parsed, paper, score, pid) for paper, score, pid in chosen]
+        lexical, query = self.ranker.index.lexical, _lexical_query(parsed)
+        ids = [pid for _, _, pid in chosen]
+        titles = lexical.highlight(query, ids, "title", max_chars=1000)
+        snippets = lexical.highlight(query, ids, "abstract", max_chars=320)
+        hits = [SearchHit(paper, score, titles.get(pid, ""), snippets.get(pid, ""))
+                for paper, score, pid in chosen]  # fmt: skip
         return SearchPage(parsed, hits, has_more=len(pairs) > offset + limit)
-
-    def _hit(self, parsed: ParsedQuery, paper: Paper, score: float, paper_id: int) -> SearchHit:
-        query = _lexical_query(parsed)
-        title = self.ranker.index.lexical.highlight(query, paper_id, "title", max_chars=1000)
-        snippet = self.ranker.index.lexical.highlight(query, paper_id, "abstract", max_chars=320)
-        return SearchHit(paper, score, title, snippet)
