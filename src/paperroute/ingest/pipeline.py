@@ -10,7 +10,7 @@ an idempotent upsert.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -54,6 +54,27 @@ def _flush(
     return counts
 
 
+def _batches(items: Iterable[SourceItem], size: int) -> Iterator[tuple[_Batch, str | None]]:
+    """Items grouped into batches, each ending at a checkpoint or at `size` items.
+
+    The last batch comes out even when empty, so the run records its end.
+    """
+    batch = _Batch()
+    for item in items:
+        if isinstance(item, Checkpoint):
+            yield batch, item.watermark
+            batch = _Batch()
+            continue
+        if isinstance(item, Paper):
+            batch.papers.append(item)
+        else:
+            batch.rejects.append(item)
+        if len(batch) >= size:
+            yield batch, None
+            batch = _Batch()
+    yield batch, None
+
+
 def run_ingest(
     engine: Engine,
     source: str,
@@ -68,26 +89,12 @@ def run_ingest(
     with engine.begin() as conn:
         run_id = run_store.start_run(conn, source, scope, clock())
     totals = RunCounts()
-    batch = _Batch()
     status, error = "failed", None
     try:
-        for item in items:
-            if isinstance(item, Checkpoint):
-                totals.add(_flush(engine, run_id, batch, item.watermark, clock()))
-                batch = _Batch()
-            else:
-                if isinstance(item, Paper):
-                    batch.papers.append(item)
-                else:
-                    batch.rejects.append(item)
-                if len(batch) >= batch_size:
-                    totals.add(_flush(engine, run_id, batch, None, clock()))
-                    batch = _Batch()
-                else:
-                    continue
+        for batch, watermark in _batches(items, batch_size):
+            totals.add(_flush(engine, run_id, batch, watermark, clock()))
             if progress is not None:
                 progress(totals)
-        totals.add(_flush(engine, run_id, batch, None, clock()))
         status = "completed"
     except KeyboardInterrupt:
         status, error = "interrupted", "stopped by the user"
