@@ -44,6 +44,7 @@ class VectorIndex:
     @classmethod
     def build(cls, ids: Ids, vectors: Vectors, dim: int) -> VectorIndex:
         """A new index over these vectors: exact when small, IVF-SQ8 when large."""
+        faiss.omp_set_num_threads(os.cpu_count() or 1)  # training and adding do use threads
         if len(ids) <= APPROXIMATE_ABOVE:
             built = cls(dim)
         else:
@@ -124,6 +125,10 @@ class VectorIndex:
         self, query: Vectors, k: int, allowed: Ids | None = None
     ) -> tuple[list[int], list[float]]:
         """The k nearest papers to one query vector, among `allowed` ids if given."""
+        # One query gains nothing from OpenMP's threads, and their spin-waiting
+        # beside onnxruntime's makes it ten times slower (32 ms against 3 ms
+        # over 54k vectors on two cores).
+        faiss.omp_set_num_threads(1)
         total = len(self)
         if total == 0 or k <= 0 or (allowed is not None and len(allowed) == 0):
             return [], []
