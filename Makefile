@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.runtime-installed
 DEV := $(VENV)/.dev-installed
 
-.PHONY: demo test lint format bench clean docs
+.PHONY: demo test lint format bench bench-search clean docs
 
 $(RUNTIME): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,3 +40,7 @@ clean:
 
 docs: $(DEV)  ## docs/cli.md from the commands' own help (a test checks it is current)
 	$(BIN)/typer paperroute.cli.main utils docs --name paperroute --output docs/cli.md
+
+bench-search: $(DEV)  ## bench/search.py: index build, query latency at 54k and 1M (needs bench/embed_corpus.py first)
+	$(BIN)/python bench/embed_corpus.py
+	$(BIN)/python bench/search.py

@@ -64,17 +64,12 @@ class IndexFiles:
     def folder(self) -> Path:
         return self.root / self.generation
 
-    def save(self, *, publish: bool = True) -> None:
-        """Vectors and catalog first, the manifest last: it is the commit point.
-
-        A generation being rebuilt saves without `publish`: readers keep using
-        the old one until the new one is complete.
-        """
+    def save(self) -> None:
+        """Vectors and catalog first, the manifest last: it is the commit point."""
         self.lexical.commit()
         self.vectors.save(self.folder / "vectors.faiss")
         self.catalog.save(self.folder / "catalog.npz")
-        if publish:
-            _write_manifest(self.root, self.generation, self.watermark, self.model)
+        _write_manifest(self.root, self.generation, self.watermark, self.model)
 
 
 def _write_manifest(
@@ -249,7 +244,8 @@ def _sync(
             _apply(index, batch, _vectors_for(engine, embedder, batch), fresh)
         if index.watermark is None or cursor > index.watermark:
             index.watermark = cursor
-        index.save(publish=publish)
+        if publish:  # a new generation is saved once, when complete: no one reads it before
+            index.save()
         done, seen = done + len(batch), seen + len(rows)
         if progress is not None:
             progress(seen, max(0, left - seen))

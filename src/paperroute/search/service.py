@@ -98,8 +98,11 @@ class Ranker:
         if parsed.excluded:
             # Each exclusion is a word or a phrase, as on the lexical side.
             banned = np.array(self._lexical_ids(LexicalQuery(phrases=parsed.excluded)))
-            everyone = allowed if allowed is not None else self.index.vectors.ids()
-            allowed = np.setdiff1d(everyone, banned)
+            catalog_ids = self.index.catalog.ids
+            everyone = allowed if allowed is not None else (
+                catalog_ids if len(catalog_ids) else self.index.vectors.ids()
+            )  # fmt: skip
+            allowed = everyone[~np.isin(everyone, banned)]
         vector = self.embedder.embed([text])[0]
         return self.index.vectors.search(vector, depth, allowed)
 
