@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 
 __all__ = [
     "Checkpoint",
@@ -123,7 +123,6 @@ def _latest(a: dt.date | None, b: dt.date | None) -> dt.date | None:
 
 _CONTENT_FIELDS = ("title", "abstract", "authors", "categories", "comment", "journal_ref", "doi")
 _SIGNAL_FIELDS = ("upvotes", "github_stars", "code_url", "project_url")
-PAPER_FIELDS = tuple(f.name for f in fields(Paper))
 
 
 @dataclass(frozen=True, slots=True)

@@ -149,9 +149,9 @@ def _vectors_for(
         stored = embedding_store.load_embeddings(conn, embedder.name, [c.paper_id for c in batch])
     out = np.zeros((len(batch), embedder.dim), dtype=np.float32)
     missing = [i for i, c in enumerate(batch) if stored.get(c.paper_id, ("",))[0] != hashes[i]]
-    for i, c in enumerate(batch):
-        if i not in missing:
-            out[i] = stored[c.paper_id][1]
+    reused = set(range(len(batch))) - set(missing)
+    for i in reused:
+        out[i] = stored[batch[i].paper_id][1]
     if missing:
         computed = embedder.embed([texts[i] for i in missing])
         out[missing] = computed

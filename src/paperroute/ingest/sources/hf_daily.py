@@ -31,14 +31,6 @@ from paperroute.ingest.sources.errors import SourceError
 __all__ = ["SOURCE", "fetch_hf_daily", "item_to_paper"]
 
 SOURCE = "hf-daily"
-_MAX_COUNT = 2**31 - 1  # upvotes and stars are stored as 32-bit integers
-
-
-def _count(value: object) -> int | None:
-    """A vote or star count, or None if it is not a plausible one."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        return None
-    return value if 0 <= value <= _MAX_COUNT else None
 
 
 def _author_names(authors: object) -> list[str]:
@@ -76,8 +68,8 @@ def item_to_paper(item: object, day: dt.date) -> Paper:
         authors=_author_names(fields.get("authors")),
         submitted=fields.get("publishedAt"),
         announced=day,
-        upvotes=_count(fields.get("upvotes")),
-        github_stars=_count(fields.get("githubStars")),
+        upvotes=fields.get("upvotes"),  # build_paper keeps plausible counts only
+        github_stars=fields.get("githubStars"),
         code_url=fields.get("githubRepo"),
         project_url=fields.get("projectPage"),
     )
