@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -15,10 +15,12 @@ from sqlalchemy import Connection, Row, and_, delete, func, insert, or_, select,
 from paperroute.domain import Paper, RunCounts, Version
 from paperroute.store.schema import (
     as_utc,
+    collection_papers,
     paper_categories,
     paper_sources,
     paper_versions,
     papers,
+    votes,
 )
 
 __all__ = [
@@ -30,12 +32,14 @@ __all__ = [
     "earliest_announced",
     "get_paper",
     "get_papers_by_ids",
+    "hidden_ids",
     "ids_for_refs",
     "latest_announced",
     "list_papers",
     "paper_hash",
     "paper_key",
     "papers_changed_since",
+    "set_hidden",
     "title_hash",
     "upsert_papers",
 ]
@@ -363,12 +367,18 @@ def get_paper(conn: Connection, ref: str) -> Paper | None:
 
 @dataclass(frozen=True, slots=True)
 class PaperPage:
+    """One page of a listing; `ids` and `added` run parallel to `papers`."""
+
     papers: list[Paper]
     total: int
+    ids: list[int] = field(default_factory=list[int])
+    added: list[dt.datetime] = field(default_factory=list[dt.datetime])
 
 
-def _filters(since: dt.date | None, until: dt.date | None, category: str | None) -> list[Any]:
-    conditions: list[Any] = []
+def _filters(
+    since: dt.date | None, until: dt.date | None, category: str | None, author: str | None
+) -> list[Any]:
+    conditions: list[Any] = [papers.c.hidden_at.is_(None)]
     if since is not None:
         conditions.append(papers.c.announced >= since)
     if until is not None:
@@ -378,12 +388,29 @@ def _filters(since: dt.date | None, until: dt.date | None, category: str | None)
             paper_categories.c.category == category
         )
         conditions.append(papers.c.id.in_(in_category))
+    if author:
+        # Authors are a JSON list of names: match one whole, quoted name.
+        quoted = orjson.dumps(author).decode()
+        pattern = quoted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(papers.c.authors.like(f"%{pattern}%", escape="\\"))
     return conditions
+
+
+def _popularity() -> Any:
+    """Votes on this site plus outside upvotes (Hugging Face): the "popular" order."""
+    local = (
+        select(func.count())
+        .select_from(votes)
+        .where(votes.c.paper_id == papers.c.id)
+        .scalar_subquery()
+    )
+    return local + func.coalesce(papers.c.upvotes, 0)
 
 
 _ORDERS = {
     "announced": (papers.c.announced.desc().nulls_last(), papers.c.key.desc()),
     "added": (papers.c.created_at.desc(), papers.c.id.asc()),
+    "popular": (_popularity().desc(), papers.c.announced.desc().nulls_last(), papers.c.key.desc()),
 }
 
 
@@ -393,23 +420,50 @@ def list_papers(
     since: dt.date | None = None,
     until: dt.date | None = None,
     category: str | None = None,
+    author: str | None = None,
+    collection_id: int | None = None,
     limit: int = 50,
     offset: int = 0,
     order: str = "announced",
 ) -> PaperPage:
-    """Papers newest first, with the total count.
+    """Papers newest first, with the total count; hidden papers are left out.
 
-    `order` is "announced" (announcement day, then arXiv id) or "added" (when
-    this site first stored them: how papers without a date are found).
+    `order` is "announced" (announcement day, then arXiv id), "added" (when
+    this site first stored them: how papers without a date are found) or
+    "popular" (votes here plus outside upvotes).
     """
-    where = and_(True, *_filters(since, until, category))
+    conditions = _filters(since, until, category, author)
+    if collection_id is not None:
+        members = select(collection_papers.c.paper_id).where(
+            collection_papers.c.collection_id == collection_id
+        )
+        conditions.append(papers.c.id.in_(members))
+    where = and_(True, *conditions)
     sort = _ORDERS[order]
     total = conn.execute(select(func.count()).select_from(papers).where(where)).scalar_one()
     rows = list(
         conn.execute(select(papers).where(where).order_by(*sort).limit(limit).offset(offset))
     )
     versions = _versions_of(conn, [r.id for r in rows])
-    return PaperPage([_row_to_paper(r, versions.get(r.id, ())) for r in rows], total)
+    return PaperPage(
+        [_row_to_paper(r, versions.get(r.id, ())) for r in rows],
+        total,
+        [r.id for r in rows],
+        [as_utc(r.created_at) for r in rows],
+    )
+
+
+def hidden_ids(conn: Connection, ids: Sequence[int]) -> set[int]:
+    """Which of these papers an admin has hidden."""
+    if not ids:
+        return set()
+    query = select(papers.c.id).where(papers.c.id.in_(ids), papers.c.hidden_at.is_not(None))
+    return set(conn.execute(query).scalars())
+
+
+def set_hidden(conn: Connection, paper_id: int, now: dt.datetime | None) -> None:
+    """Hide a paper from every listing (at `now`), or show it again (None)."""
+    conn.execute(update(papers).where(papers.c.id == paper_id).values(hidden_at=now))
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -19,15 +20,26 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "api_tokens",
     "as_utc",
+    "collection_papers",
+    "collections",
+    "dismissals",
     "ingest_rejects",
     "ingest_runs",
+    "login_tokens",
     "metadata",
     "paper_categories",
     "paper_embeddings",
     "paper_sources",
     "paper_versions",
     "papers",
+    "rate_limits",
+    "sessions",
+    "site_secrets",
+    "submissions",
+    "users",
+    "votes",
 ]
 
 
@@ -74,6 +86,8 @@ papers = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     # Moves whenever the paper changes: derived indexes sync from it.
     Column("changed_at", DateTime(timezone=True), nullable=False, index=True),
+    # Set by an admin: a hidden paper is left out of every listing, search and feed.
+    Column("hidden_at", DateTime(timezone=True)),
 )
 
 paper_versions = Table(
@@ -148,4 +162,126 @@ paper_embeddings = Table(
     Column("model", String(64), primary_key=True),
     Column("text_hash", String(32), nullable=False),
     Column("vector", LargeBinary, nullable=False),  # float32, little-endian
+)
+
+
+# Secrets every node must share (the key that signs cookies and CSRF tokens):
+# made once, in the database, so several web machines agree without config.
+site_secrets = Table(
+    "site_secrets",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", String(128), nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(254), nullable=False, unique=True),  # lower-cased
+    Column("is_admin", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    # Papers stored after `seen_before` are "new" to the user; it moves to the
+    # start of their previous visit when a visit begins (see users.mark_visit).
+    Column("seen_before", DateTime(timezone=True)),
+    Column("last_visit", DateTime(timezone=True)),
+)
+
+# Magic sign-in links. Only the SHA-256 of the token is stored: a leaked
+# database does not let anyone sign in.
+login_tokens = Table(
+    "login_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("email", String(254), nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    Column("next_path", Text),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column(
+        "user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column(
+        "user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("name", String(100), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+votes = Table(
+    "votes",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_votes_paper_id", "paper_id"),
+)
+
+# "Not interested": the user's negatives, hidden from their lists and used by
+# the recommender.
+dismissals = Table(
+    "dismissals",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+collections = Table(
+    "collections",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("name", String(200), nullable=False),
+    Column("is_public", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+collection_papers = Table(
+    "collection_papers",
+    metadata,
+    Column(
+        "collection_id",
+        Integer,
+        ForeignKey("collections.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+    Index("ix_collection_papers_paper_id", "paper_id"),
+)
+
+# Who asked the site to fetch a paper (shown as the paper's submitter).
+submissions = Table(
+    "submissions",
+    metadata,
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("submitted_at", DateTime(timezone=True), nullable=False),
+)
+
+# Fixed-window counters for rate limits, shared by every web process.
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("window_start", DateTime(timezone=True), nullable=False),
+    Column("hits", Integer, nullable=False),
 )

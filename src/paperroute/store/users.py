@@ -1,0 +1,208 @@
+"""Accounts: users, magic sign-in links, sessions, API tokens, the site's signing secret."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Row, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from paperroute.store.schema import (
+    api_tokens,
+    as_utc,
+    login_tokens,
+    sessions,
+    site_secrets,
+    users,
+)
+
+__all__ = [
+    "User",
+    "add_user",
+    "count_users",
+    "create_api_token",
+    "create_login_token",
+    "create_session",
+    "delete_session",
+    "get_user",
+    "get_user_by_email",
+    "hash_token",
+    "list_users",
+    "mark_visit",
+    "redeem_login_token",
+    "signing_secret",
+    "user_for_api_token",
+    "user_for_session",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    email: str
+    is_admin: bool
+    created_at: dt.datetime
+    seen_before: dt.datetime | None
+
+
+def hash_token(token: str) -> str:
+    """What is stored for a token: its SHA-256, never the token itself."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _user(row: Row[Any]) -> User:
+    seen = as_utc(row.seen_before) if row.seen_before else None
+    return User(row.id, row.email, bool(row.is_admin), as_utc(row.created_at), seen)
+
+
+def signing_secret(conn: Connection) -> str:
+    """The key that signs cookies and forms; made on first use, the same on every node."""
+    stored = conn.execute(select(site_secrets.c.value).where(site_secrets.c.name == "signing"))
+    value = stored.scalar_one_or_none()
+    if value is not None:
+        return value
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                insert(site_secrets).values(name="signing", value=secrets.token_urlsafe(48))
+            )
+    except IntegrityError:
+        pass  # another process made it first: use theirs
+    stored = conn.execute(select(site_secrets.c.value).where(site_secrets.c.name == "signing"))
+    return stored.scalar_one()
+
+
+def get_user(conn: Connection, user_id: int) -> User | None:
+    row = conn.execute(select(users).where(users.c.id == user_id)).first()
+    return _user(row) if row else None
+
+
+def get_user_by_email(conn: Connection, email: str) -> User | None:
+    row = conn.execute(select(users).where(users.c.email == email.lower())).first()
+    return _user(row) if row else None
+
+
+def add_user(conn: Connection, email: str, now: dt.datetime, *, is_admin: bool = False) -> User:
+    """The user with this email, created if new; `is_admin` only ever grants."""
+    email = email.lower()
+    existing = get_user_by_email(conn, email)
+    if existing is None:
+        try:
+            with conn.begin_nested():
+                conn.execute(
+                    insert(users).values(
+                        email=email, is_admin=is_admin, created_at=now, seen_before=now
+                    )
+                )
+        except IntegrityError:
+            pass  # created at the same moment by another request
+    if is_admin:
+        conn.execute(update(users).where(users.c.email == email).values(is_admin=True))
+    user = get_user_by_email(conn, email)
+    assert user is not None
+    return user
+
+
+def list_users(conn: Connection) -> list[User]:
+    return [_user(r) for r in conn.execute(select(users).order_by(users.c.id))]
+
+
+def mark_visit(conn: Connection, user: User, now: dt.datetime, *, gap: dt.timedelta) -> User:
+    """Start a new visit after `gap` of quiet: what arrived before the last one is no longer new."""
+    row = conn.execute(select(users.c.last_visit).where(users.c.id == user.id)).first()
+    last = as_utc(row.last_visit) if row and row.last_visit else None
+    values: dict[str, Any] = {"last_visit": now}
+    if last is not None and now - last >= gap:
+        values["seen_before"] = last
+    conn.execute(update(users).where(users.c.id == user.id).values(**values))
+    refreshed = get_user(conn, user.id)
+    assert refreshed is not None
+    return refreshed
+
+
+def create_login_token(
+    conn: Connection, email: str, now: dt.datetime, *, ttl: dt.timedelta, next_path: str | None
+) -> str:
+    """A single-use sign-in token for `email`; only its hash is kept."""
+    token = secrets.token_urlsafe(32)
+    conn.execute(
+        insert(login_tokens).values(
+            token_hash=hash_token(token), email=email.lower(), created_at=now,
+            expires_at=now + ttl, next_path=next_path,
+        )
+    )  # fmt: skip
+    conn.execute(delete(login_tokens).where(login_tokens.c.expires_at < now - dt.timedelta(days=1)))
+    return token
+
+
+def redeem_login_token(conn: Connection, token: str, now: dt.datetime) -> tuple[str, str | None]:
+    """(email, next path) for a valid token, which is used up; KeyError if invalid or spent."""
+    digest = hash_token(token)
+    # One UPDATE decides: of two clicks at once, only one finds the token unused.
+    spent = conn.execute(
+        update(login_tokens)
+        .where(
+            login_tokens.c.token_hash == digest,
+            login_tokens.c.used_at.is_(None),
+            login_tokens.c.expires_at > now,
+        )
+        .values(used_at=now)
+    )
+    if spent.rowcount != 1:
+        raise KeyError("sign-in link is invalid, used or expired")
+    row = conn.execute(
+        select(login_tokens.c.email, login_tokens.c.next_path).where(
+            login_tokens.c.token_hash == digest
+        )
+    ).one()
+    return row.email, row.next_path
+
+
+def create_session(conn: Connection, user_id: int, now: dt.datetime, ttl: dt.timedelta) -> str:
+    token = secrets.token_urlsafe(32)
+    conn.execute(
+        insert(sessions).values(
+            token_hash=hash_token(token), user_id=user_id, created_at=now, expires_at=now + ttl
+        )
+    )
+    return token
+
+
+def user_for_session(conn: Connection, token: str, now: dt.datetime) -> User | None:
+    row = conn.execute(
+        select(users)
+        .join(sessions, sessions.c.user_id == users.c.id)
+        .where(sessions.c.token_hash == hash_token(token), sessions.c.expires_at > now)
+    ).first()
+    return _user(row) if row else None
+
+
+def delete_session(conn: Connection, token: str) -> None:
+    conn.execute(delete(sessions).where(sessions.c.token_hash == hash_token(token)))
+
+
+def create_api_token(conn: Connection, user_id: int, name: str, now: dt.datetime) -> str:
+    token = "pr_" + secrets.token_urlsafe(32)
+    conn.execute(
+        insert(api_tokens).values(
+            token_hash=hash_token(token), user_id=user_id, name=name, created_at=now
+        )
+    )
+    return token
+
+
+def user_for_api_token(conn: Connection, token: str) -> User | None:
+    row = conn.execute(
+        select(users)
+        .join(api_tokens, api_tokens.c.user_id == users.c.id)
+        .where(api_tokens.c.token_hash == hash_token(token))
+    ).first()
+    return _user(row) if row else None
+
+
+def count_users(conn: Connection) -> int:
+    return conn.execute(select(func.count()).select_from(users)).scalar_one()
