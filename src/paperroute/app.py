@@ -1,22 +1,36 @@
-"""create_app(settings): the one place that wires the store and the web."""
+"""create_app(settings): the one place that wires the store, search, mail and the web."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+import datetime as dt
+from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 
 from paperroute.config import Settings
+from paperroute.index.embed import load_embedder
+from paperroute.mailer import Mailer, make_mailer
+from paperroute.search.live import LiveSearch
 from paperroute.store.db import check_schema, make_engine
-from paperroute.web import pages
-from paperroute.web.deps import STATIC_DIR
+from paperroute.web import errors
+from paperroute.web.routes import install_routes
+from paperroute.web.security import SecurityHeaders
 
 __all__ = ["create_app", "create_app_from_env"]
 
 
-def create_app(settings: Settings) -> FastAPI:
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Callable[[], dt.datetime] = _utc_now,
+    mailer: Mailer | None = None,
+) -> FastAPI:
     """The site and API over the configured database (whose schema must be current)."""
     engine = make_engine(settings.db_url)
     try:
@@ -30,10 +44,24 @@ def create_app(settings: Settings) -> FastAPI:
         yield
         engine.dispose()
 
-    app = FastAPI(title="paperroute", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="paperroute",
+        version="0.1.0",
+        description="Research papers: daily feed, search, votes, collections.",
+        lifespan=lifespan,
+        docs_url=None,  # served by web.docs with local assets: no third-party origins
+        redoc_url=None,
+    )
     app.state.engine = engine
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.include_router(pages.router)
+    app.state.settings = settings
+    app.state.clock = clock
+    app.state.mailer = mailer or make_mailer(settings)
+    app.state.search = LiveSearch(
+        engine, settings.index_root, partial(load_embedder, settings.embedder)
+    )
+    errors.install(app)
+    install_routes(app)
+    app.add_middleware(SecurityHeaders, secure_cookies=settings.secure_cookies)
     return app
 
 

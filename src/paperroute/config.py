@@ -21,6 +21,18 @@ class Settings(BaseSettings):
     embedder: str = "minilm"  # or st:/path/to/model, model2vec:/path/to/model
     request_delay: float = 3.0
     request_timeout: float = 30.0
+    # The site's public address, for links in emails; by default the address
+    # the request came in on.
+    base_url: str | None = None
+    secure_cookies: bool = False  # set when served over HTTPS
+    # Outgoing mail (sign-in links, digests). Without a host, mails are written
+    # to the server log instead: enough for one person on a laptop.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_security: str = "starttls"  # starttls, tls or none
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    mail_from: str = "paperroute <paperroute@localhost>"
 
     @property
     def index_root(self) -> Path:

@@ -17,6 +17,7 @@ from paperroute.index.sync import IndexFiles
 from paperroute.search.hybrid import fuse
 from paperroute.search.query import ParsedQuery, parse_query
 from paperroute.store import papers as paper_store
+from paperroute.store import votes as vote_store
 
 __all__ = ["SORTS", "Mode", "Ranker", "SearchHit", "SearchPage", "SearchService"]
 
@@ -32,6 +33,7 @@ VOTES_SORT_DEPTH = 1000  # most-voted-first orders the thousand most relevant ma
 class SearchHit:
     paper: Paper
     score: float
+    paper_id: int
     title_html: str = ""  # escaped, with matched words in <b>
     snippet_html: str = ""
 
@@ -170,16 +172,19 @@ class SearchService:
             ids, scores = self.ranker.rank(parsed, mode=mode, depth=depth)
         with self.engine.connect() as conn:
             found = paper_store.get_papers_by_ids(conn, ids)
+            for hidden in paper_store.hidden_ids(conn, list(found)):
+                del found[hidden]
+            local_votes = vote_store.count_votes(conn, list(found)) if sort == "votes" else {}
         pairs = [(found[i], s, i) for i, s in zip(ids, scores, strict=True) if i in found]
         if sort == "date":
             pairs.sort(key=lambda p: (p[0].announced or dt.date.min, p[0].key or ""), reverse=True)
         elif sort == "votes":  # stable: equal votes keep their relevance order
-            pairs.sort(key=lambda p: p[0].upvotes or 0, reverse=True)
+            pairs.sort(key=lambda p: (p[0].upvotes or 0) + local_votes.get(p[2], 0), reverse=True)
         chosen = pairs[offset : offset + limit]
         lexical, query = self.ranker.index.lexical, _lexical_query(parsed)
         ids = [pid for _, _, pid in chosen]
         titles = lexical.highlight(query, ids, "title", max_chars=1000)
         snippets = lexical.highlight(query, ids, "abstract", max_chars=320)
-        hits = [SearchHit(paper, score, titles.get(pid, ""), snippets.get(pid, ""))
+        hits = [SearchHit(paper, score, pid, titles.get(pid, ""), snippets.get(pid, ""))
                 for paper, score, pid in chosen]  # fmt: skip
         return SearchPage(parsed, hits, has_more=len(pairs) > offset + limit)

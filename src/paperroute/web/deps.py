@@ -1,16 +1,40 @@
-"""What routes depend on: a database connection per request, the templates."""
+"""What routes depend on: a connection, the visitor, CSRF checks, rate limits, templates."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import datetime as dt
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Form, Header, HTTPException, Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Connection, Engine
+from starlette.responses import Response
 
-__all__ = ["STATIC_DIR", "Conn", "templates"]
+from paperroute.config import Settings
+from paperroute.mailer import Mailer
+from paperroute.search.live import LiveSearch
+from paperroute.store import limits as limit_store
+from paperroute.store import users as user_store
+from paperroute.store.users import User
+from paperroute.web.security import CSRF_COOKIE, SESSION_COOKIE, csrf_token_for, unsign, valid_csrf
+
+__all__ = [
+    "STATIC_DIR",
+    "Admin",
+    "ApiUser",
+    "Conn",
+    "CsrfChecked",
+    "Now",
+    "Search",
+    "SignedIn",
+    "Visitor",
+    "check_rate",
+    "render",
+    "site_secret",
+    "templates",
+]
 
 STATIC_DIR = Path(__file__).parent / "static"
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -34,3 +58,141 @@ def _connection(request: Request) -> Iterator[Connection]:
 
 
 Conn = Annotated[Connection, Depends(_connection)]
+
+
+def _now(request: Request) -> dt.datetime:
+    clock: Callable[[], dt.datetime] = request.app.state.clock
+    return clock()
+
+
+Now = Annotated[dt.datetime, Depends(_now)]
+
+
+def site_secret(request: Request, conn: Connection) -> str:
+    """The signing key, read from the database once per process."""
+    state = request.app.state
+    if getattr(state, "secret", None) is None:
+        state.secret = user_store.signing_secret(conn)
+        conn.commit()
+    return state.secret
+
+
+def _visitor(request: Request, conn: Conn, now: Now) -> User | None:
+    """The signed-in user, or None; also kept on request.state for templates."""
+    if hasattr(request.state, "user"):
+        return request.state.user
+    user = None
+    raw = request.cookies.get(SESSION_COOKIE)
+    if raw:
+        token = unsign(site_secret(request, conn), raw)
+        if token is not None:
+            user = user_store.user_for_session(conn, token, now)
+    request.state.user = user
+    return user
+
+
+Visitor = Annotated[User | None, Depends(_visitor)]
+
+
+def _signed_in(request: Request, user: Visitor) -> User:
+    if user is None:
+        # Pages send the visitor to sign in and back; the API gets a 401.
+        raise HTTPException(
+            401,
+            "sign in first",
+            headers={"x-sign-in": f"/signin?next={request.url.path}"},
+        )
+    return user
+
+
+SignedIn = Annotated[User, Depends(_signed_in)]
+
+
+def _admin(user: SignedIn) -> User:
+    if not user.is_admin:
+        raise HTTPException(403, "only an admin can do this")
+    return user
+
+
+Admin = Annotated[User, Depends(_admin)]
+
+
+def _api_user(
+    request: Request, conn: Conn, authorization: Annotated[str | None, Header()] = None
+) -> User:
+    """The user of a bearer token (`Authorization: Bearer pr_...`), for the JSON API."""
+    if authorization and authorization.lower().startswith("bearer "):
+        user = user_store.user_for_api_token(conn, authorization[7:].strip())
+        if user is not None:
+            return user
+    raise HTTPException(
+        401,
+        "an API token is needed: create one on your account page and send "
+        "`Authorization: Bearer <token>`",
+        headers={"www-authenticate": "Bearer"},
+    )
+
+
+ApiUser = Annotated[User, Depends(_api_user)]
+
+
+def csrf_cookie(request: Request) -> str | None:
+    """The visitor's CSRF cookie: sent by the browser, or just set by the middleware."""
+    return request.cookies.get(CSRF_COOKIE) or getattr(request.state, "csrf_cookie", None)
+
+
+def _csrf_checked(
+    request: Request,
+    conn: Conn,
+    csrf: Annotated[str | None, Form()] = None,
+    x_csrf_token: Annotated[str | None, Header()] = None,
+) -> None:
+    token = csrf or x_csrf_token
+    if not valid_csrf(site_secret(request, conn), request.cookies.get(CSRF_COOKIE), token):
+        raise HTTPException(
+            403, "this form has expired or did not come from this site: reload the page and retry"
+        )
+
+
+CsrfChecked = Depends(_csrf_checked)
+
+
+def check_rate(
+    conn: Connection, now: dt.datetime, limits: list[tuple[str, int]], window: dt.timedelta
+) -> None:
+    """Count a hit on each key; 429 when any of them is over its limit in the window."""
+    for key, limit in limits:
+        if limit_store.hit(conn, key, now, window=window) > limit:
+            conn.commit()
+            minutes = max(1, int(window.total_seconds() // 60))
+            raise HTTPException(
+                429,
+                f"too many attempts; wait {minutes} minutes and try again",
+                headers={"retry-after": str(int(window.total_seconds()))},
+            )
+    conn.commit()
+
+
+def _search(request: Request) -> LiveSearch:
+    return request.app.state.search
+
+
+Search = Annotated[LiveSearch, Depends(_search)]
+
+
+def settings_of(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def mailer_of(request: Request) -> Mailer:
+    return request.app.state.mailer
+
+
+def render(
+    request: Request, conn: Connection, name: str, context: dict[str, Any], status: int = 200
+) -> Response:
+    """A page with what every template needs: the visitor and a CSRF token for its forms."""
+    cookie = csrf_cookie(request)
+    token = csrf_token_for(site_secret(request, conn), cookie) if cookie else ""
+    base = {"user": getattr(request.state, "user", None), "csrf_token": token}
+    return templates.TemplateResponse(request, name, base | context, status_code=status)

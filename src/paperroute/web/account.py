@@ -1,0 +1,9 @@
+"""(in progress)"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+__all__ = ["router"]
+
+router = APIRouter()

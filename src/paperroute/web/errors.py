@@ -1,0 +1,70 @@
+"""Errors as people should see them: a page for browsers, a JSON body for the API."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from paperroute.web.deps import templates
+
+__all__ = ["install", "wants_json"]
+
+TITLES = {
+    400: "Bad request",
+    401: "Sign in first",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not allowed",
+    422: "Bad request",
+    429: "Slow down",
+}
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "application/json" in request.headers.get(
+        "accept", ""
+    )
+
+
+def _page(request: Request, status: int, detail: str, headers: dict[str, str] | None) -> Response:
+    if wants_json(request):
+        return JSONResponse({"error": detail}, status_code=status, headers=headers)
+    if status == 401 and request.method == "GET":
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/signin?next={quote(target)}", status_code=303)
+    context = {
+        "status": status,
+        "title": TITLES.get(status, "Something went wrong"),
+        "detail": detail,
+        "user": getattr(request.state, "user", None),
+        "csrf_token": "",
+    }
+    return templates.TemplateResponse(
+        request, "error.html", context, status_code=status, headers=headers
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() != "x-sign-in"}
+    return _page(request, exc.status_code, str(exc.detail), headers or None)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in e['loc'][1:]) or 'request'}: {e['msg']}" for e in exc.errors()
+    )
+    if wants_json(request):
+        return JSONResponse({"error": problems}, status_code=422)
+    return _page(request, 400, problems, None)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
