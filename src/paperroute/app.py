@@ -10,7 +10,7 @@ from functools import partial
 from fastapi import FastAPI
 
 from paperroute.config import Settings
-from paperroute.index.embed import load_embedder
+from paperroute.index.embed import Embedder, load_embedder
 from paperroute.mailer import Mailer, make_mailer
 from paperroute.search.live import LiveSearch
 from paperroute.store.db import check_schema, make_engine
@@ -30,6 +30,7 @@ def create_app(
     *,
     clock: Callable[[], dt.datetime] = _utc_now,
     mailer: Mailer | None = None,
+    embedder: Embedder | None = None,
 ) -> FastAPI:
     """The site and API over the configured database (whose schema must be current)."""
     engine = make_engine(settings.db_url)
@@ -56,9 +57,8 @@ def create_app(
     app.state.settings = settings
     app.state.clock = clock
     app.state.mailer = mailer or make_mailer(settings)
-    app.state.search = LiveSearch(
-        engine, settings.index_root, partial(load_embedder, settings.embedder)
-    )
+    load = (lambda: embedder) if embedder else partial(load_embedder, settings.embedder)
+    app.state.search = LiveSearch(engine, settings.index_root, load)
     errors.install(app)
     install_routes(app)
     app.add_middleware(SecurityHeaders, secure_cookies=settings.secure_cookies)

@@ -14,7 +14,7 @@ from paperroute.index.sync import check_index, open_index, rebuild_index, sync_i
 from paperroute.ingest.normalize import build_paper
 from paperroute.store.papers import upsert_papers
 from paperroute.store.schema import papers
-from tests.index.conftest import WordHashEmbedder
+from tests.support import WordHashEmbedder
 
 NOW = dt.datetime(2026, 3, 20, tzinfo=dt.UTC)
 

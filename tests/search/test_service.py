@@ -13,7 +13,7 @@ from paperroute.index.sync import open_index, sync_index
 from paperroute.ingest.normalize import build_paper
 from paperroute.search.service import Ranker, SearchService
 from paperroute.store.papers import get_paper, upsert_papers
-from tests.index.conftest import WordHashEmbedder
+from tests.support import WordHashEmbedder
 
 PAPERS = [
     ("2603.00001", "Diffusion models for image editing", "We edit photos with text guided diffusion.", ["cs.CV"], "2026-03-02", ["Ada Lovelace"]),
