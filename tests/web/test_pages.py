@@ -64,7 +64,7 @@ def test_front_page_shows_the_newest_day_with_navigation(client: TestClient) -> 
 def test_paper_page_has_metadata_and_versions(client: TestClient) -> None:
     page = client.get("/papers/2503.00003")
     assert page.status_code == 200
-    assert "v1 (2026-03-17), v2 (2026-03-19)" in page.text
+    assert ">v1</a> (2026-03-17), " in page.text and ">v2</a> (2026-03-19)" in page.text
     assert 'href="https://arxiv.org/pdf/2503.00003"' in page.text
     assert client.get("/papers/2503.00003v2").status_code == 200
     assert client.get("/papers/2503.99999").status_code == 404

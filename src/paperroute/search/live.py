@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from paperroute.index.embed import Embedder
-from paperroute.index.sync import open_index
+from paperroute.index.sync import IndexMissing, open_index
 from paperroute.search.service import Ranker, SearchService
 
 __all__ = ["LiveSearch"]
@@ -49,6 +49,12 @@ class LiveSearch:
         with self._lock:
             self._checked = now
             stamp = self._manifest_stamp()
+            if stamp is None:  # nothing built yet: do not load a model to find that out
+                self._service = None
+                raise IndexMissing(
+                    f"there is no search index in {self.root} yet; "
+                    "run `paperroute index rebuild` to build it"
+                )
             if self._service is None or stamp != self._stamp:
                 if self._embedder is None:
                     self._embedder = self._load_embedder()

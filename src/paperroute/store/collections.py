@@ -52,8 +52,8 @@ def create_collection(
             user_id=user_id, name=name, is_public=is_public, created_at=now, updated_at=now
         )
     )
-    (new_id,) = result.inserted_primary_key or (None,)
-    collection = get_collection(conn, int(new_id))
+    new_id = int(result.inserted_primary_key[0])  # pyright: ignore[reportOptionalSubscript]
+    collection = get_collection(conn, new_id)
     assert collection is not None
     return collection
 

@@ -1,9 +1,289 @@
-"""(in progress)"""
+"""What a signed-in reader does: vote, dismiss, collect, submit; admins hide papers."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from paperroute.bibtex import bibtex_entries
+from paperroute.ingest.http import FetchError, FetchPolicy, PoliteClient
+from paperroute.ingest.submit import SubmitError, submit_paper
+from paperroute.store import collections as collection_store
+from paperroute.store import papers as paper_store
+from paperroute.store import users as user_store
+from paperroute.store import votes as vote_store
+from paperroute.store.collections import Collection
+from paperroute.store.users import User
+from paperroute.web.auth import safe_next
+from paperroute.web.deps import (
+    Admin,
+    Conn,
+    CsrfChecked,
+    Now,
+    SignedIn,
+    Visitor,
+    check_rate,
+    render,
+    settings_of,
+)
+from paperroute.web.listing import make_entries
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False, dependencies=[])
+SUBMIT_WINDOW = dt.timedelta(hours=1)
+SUBMITS_PER_USER, SUBMITS_PER_IP = 20, 60
+PAGE_SIZE = 50
+
+CollectionName = Annotated[str, Form(min_length=1, max_length=200)]
+
+
+def _paper_id(conn: Conn, ref: str) -> int:
+    found = paper_store.ids_for_refs(conn, [ref])
+    if not found:
+        raise HTTPException(404, f"There is no paper {ref} here.")
+    return found[ref]
+
+
+def _back(request: Request, fallback: str, **state: object) -> Response:
+    """JSON for the page's script; for a plain form, back to where the visitor was."""
+    if "application/json" in request.headers.get("accept", ""):
+        return JSONResponse(state)
+    referer = request.headers.get("referer", "")
+    origin = str(request.base_url)
+    target = "/" + referer[len(origin) :] if referer.startswith(origin) else fallback
+    return RedirectResponse(safe_next(target), status_code=303)
+
+
+@router.post("/papers/{paper_ref:path}/vote", dependencies=[CsrfChecked])
+def vote(
+    request: Request,
+    conn: Conn,
+    user: SignedIn,
+    now: Now,
+    paper_ref: str,
+    undo: Annotated[bool, Form()] = False,
+) -> Response:
+    """Vote for a paper, or take the vote back (`undo`); one vote per reader per paper."""
+    paper_id = _paper_id(conn, paper_ref)
+    if undo:
+        vote_store.unvote(conn, user.id, paper_id)
+    else:
+        vote_store.vote(conn, user.id, paper_id, now)
+    conn.commit()
+    paper = paper_store.get_papers_by_ids(conn, [paper_id])[paper_id]
+    votes = vote_store.count_votes(conn, [paper_id]).get(paper_id, 0) + (paper.upvotes or 0)
+    return _back(request, f"/papers/{paper_ref}", voted=not undo, votes=votes)
+
+
+@router.post("/papers/{paper_ref:path}/dismiss", dependencies=[CsrfChecked])
+def dismiss(
+    request: Request,
+    conn: Conn,
+    user: SignedIn,
+    now: Now,
+    paper_ref: str,
+    undo: Annotated[bool, Form()] = False,
+) -> Response:
+    """Mark a paper "not interested": it leaves the reader's lists (undo brings it back)."""
+    paper_id = _paper_id(conn, paper_ref)
+    if undo:
+        vote_store.undismiss(conn, user.id, paper_id)
+    else:
+        vote_store.dismiss(conn, user.id, paper_id, now)
+    conn.commit()
+    return _back(request, f"/papers/{paper_ref}", dismissed=not undo)
+
+
+@router.post("/papers/{paper_ref:path}/hide", dependencies=[CsrfChecked])
+def hide(
+    request: Request,
+    conn: Conn,
+    _admin: Admin,
+    now: Now,
+    paper_ref: str,
+    undo: Annotated[bool, Form()] = False,
+) -> Response:
+    """Admins only: hide a paper from every listing, search and feed (undo shows it again)."""
+    paper_store.set_hidden(conn, _paper_id(conn, paper_ref), None if undo else now)
+    conn.commit()
+    return RedirectResponse(f"/papers/{paper_ref}", status_code=303)
+
+
+def _own_collection(conn: Conn, user: User, collection_id: int) -> Collection:
+    """The user's collection; someone else's is "not found", never "forbidden"."""
+    collection = collection_store.get_collection(conn, collection_id)
+    if collection is None or collection.user_id != user.id:
+        raise HTTPException(404, "There is no such collection.")
+    return collection
+
+
+def _visible_collection(conn: Conn, user: User | None, collection_id: int) -> Collection:
+    collection = collection_store.get_collection(conn, collection_id)
+    if collection is None or not (collection.is_public or (user and user.id == collection.user_id)):
+        raise HTTPException(404, "There is no such collection.")
+    return collection
+
+
+@router.get("/collections")
+def collections_page(request: Request, conn: Conn, user: SignedIn) -> Response:
+    context = {"collections": collection_store.list_collections(conn, user.id)}
+    return render(request, conn, "collections.html", context)
+
+
+@router.post("/collections", dependencies=[CsrfChecked])
+def create_collection(
+    request: Request,
+    conn: Conn,
+    user: SignedIn,
+    now: Now,
+    name: CollectionName,
+    public: Annotated[bool, Form()] = False,
+    paper: Annotated[str | None, Form(max_length=100)] = None,
+) -> Response:
+    """A new collection; with `paper`, that paper goes straight in (from a paper page)."""
+    collection = collection_store.create_collection(
+        conn, user.id, name.strip() or "Untitled", now, is_public=public
+    )
+    if paper:
+        collection_store.add_paper(conn, collection.id, _paper_id(conn, paper), now)
+    conn.commit()
+    target = f"/papers/{paper}" if paper else f"/collections/{collection.id}"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/collections/{collection_id}")
+def collection_page(
+    request: Request,
+    conn: Conn,
+    user: Visitor,
+    collection_id: int,
+    page: int = Query(1, ge=1, le=10_000),
+) -> Response:
+    collection = _visible_collection(conn, user, collection_id)
+    listing = paper_store.list_papers(
+        conn, collection_id=collection.id, order="added",
+        limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
+    )  # fmt: skip
+    entries = make_entries(conn, listing.papers, listing.ids, user)
+    context = {"collection": collection, "listing": listing, "entries": entries, "page": page,
+               "page_size": PAGE_SIZE, "owner": user is not None and user.id == collection.user_id}  # fmt: skip
+    return render(request, conn, "collection.html", context)
+
+
+@router.get("/collections/{collection_id}/bibtex")
+def collection_bibtex(conn: Conn, user: Visitor, collection_id: int) -> Response:
+    collection = _visible_collection(conn, user, collection_id)
+    ids = collection_store.paper_ids_in(conn, collection.id)
+    found = paper_store.get_papers_by_ids(conn, ids)
+    text = bibtex_entries(found[i] for i in ids if i in found)
+    return Response(
+        text,
+        media_type="application/x-bibtex; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="collection-{collection.id}.bib"'},
+    )
+
+
+@router.post("/collections/{collection_id}/edit", dependencies=[CsrfChecked])
+def edit_collection(
+    conn: Conn,
+    user: SignedIn,
+    now: Now,
+    collection_id: int,
+    name: CollectionName,
+    public: Annotated[bool, Form()] = False,
+) -> Response:
+    collection = _own_collection(conn, user, collection_id)
+    collection_store.update_collection(
+        conn, collection.id, now, name=name.strip(), is_public=public
+    )
+    conn.commit()
+    return RedirectResponse(f"/collections/{collection.id}", status_code=303)
+
+
+@router.post("/collections/{collection_id}/delete", dependencies=[CsrfChecked])
+def delete_collection(conn: Conn, user: SignedIn, collection_id: int) -> Response:
+    collection_store.delete_collection(conn, _own_collection(conn, user, collection_id).id)
+    conn.commit()
+    return RedirectResponse("/collections", status_code=303)
+
+
+@router.post("/collections/{collection_id}/papers", dependencies=[CsrfChecked])
+def collect_paper(
+    request: Request,
+    conn: Conn,
+    user: SignedIn,
+    now: Now,
+    collection_id: int,
+    paper: Annotated[str, Form(max_length=100)],
+    remove: Annotated[bool, Form()] = False,
+) -> Response:
+    """Put a paper in one of the user's collections, or take it out (`remove`)."""
+    collection = _own_collection(conn, user, collection_id)
+    paper_id = _paper_id(conn, paper)
+    if remove:
+        collection_store.remove_paper(conn, collection.id, paper_id)
+    else:
+        collection_store.add_paper(conn, collection.id, paper_id, now)
+    conn.commit()
+    return _back(request, f"/papers/{paper}", collected=not remove, collection=collection.id)
+
+
+@router.get("/account")
+def account_page(request: Request, conn: Conn, user: SignedIn) -> Response:
+    return render(request, conn, "account.html", {"new_token": None})
+
+
+@router.post("/account/tokens", dependencies=[CsrfChecked])
+def create_token(
+    request: Request,
+    conn: Conn,
+    user: SignedIn,
+    now: Now,
+    name: Annotated[str, Form(min_length=1, max_length=100)] = "API",
+) -> Response:
+    """A token for the JSON API; shown once, stored only as a hash."""
+    token = user_store.create_api_token(conn, user.id, name.strip() or "API", now)
+    conn.commit()
+    return render(request, conn, "account.html", {"new_token": token})
+
+
+@router.get("/submit")
+def submit_form(request: Request, conn: Conn, _user: SignedIn) -> Response:
+    return render(request, conn, "submit.html", {"error": None, "text": ""})
+
+
+@router.post("/submit", dependencies=[CsrfChecked])
+def submit(
+    request: Request,
+    conn: Conn,
+    user: SignedIn,
+    now: Now,
+    paper: Annotated[str, Form(min_length=1, max_length=300)],
+) -> Response:
+    """Fetch a paper from arXiv by id or URL (or find it here) and open its page."""
+    ip = request.client.host if request.client else "unknown"
+    check_rate(
+        conn, now,
+        [(f"submit:user:{user.id}", SUBMITS_PER_USER), (f"submit:ip:{ip}", SUBMITS_PER_IP)],
+        SUBMIT_WINDOW,
+    )  # fmt: skip
+    settings = settings_of(request)
+    # Someone is waiting for the page: one quick try, no long backoff.
+    policy = FetchPolicy(
+        delay=0.0, timeout=min(settings.request_timeout, 15.0), retries=1, max_wait=5.0
+    )
+    clock = request.app.state.clock
+    try:
+        with PoliteClient(policy) as client:
+            key = submit_paper(
+                request.app.state.engine, client, paper, base_url=settings.arxiv_api_url,
+                user_id=user.id, clock=clock,
+            )  # fmt: skip
+    except (SubmitError, FetchError) as exc:
+        context = {"error": str(exc), "text": paper}
+        return render(request, conn, "submit.html", context, status=400)
+    return RedirectResponse(f"/papers/{key}", status_code=303)

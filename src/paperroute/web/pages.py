@@ -1,81 +1,188 @@
-"""Server-rendered pages: the day's papers, a paper, a category."""
+"""Server-rendered pages: the feed (day, week, month), a paper, a category, an author."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import Response
 
+from paperroute.bibtex import bibtex_entry, citation_key
+from paperroute.index.sync import IndexMissing
+from paperroute.store import collections as collection_store
 from paperroute.store import papers as paper_store
-from paperroute.web.deps import Conn, templates
+from paperroute.store import users as user_store
+from paperroute.store import votes as vote_store
+from paperroute.web.deps import Conn, Now, Search, Visitor, render
+from paperroute.web.listing import make_entries
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
+SIMILAR = 8
+VISIT_GAP = dt.timedelta(hours=1)  # quiet time that ends a visit: what came before is "seen"
+
+View = Literal["day", "week", "month"]
+Sort = Literal["newest", "trending"]
+ORDERS = {"newest": "announced", "trending": "popular"}
 
 
-def _neighbours(conn: Conn, day: dt.date) -> tuple[dt.date | None, dt.date | None]:
-    before = paper_store.latest_announced(conn, day - dt.timedelta(days=1))
-    after = paper_store.earliest_announced(conn, day + dt.timedelta(days=1))
-    return before, after
+@dataclass(frozen=True, slots=True)
+class Period:
+    view: View
+    start: dt.date
+    end: dt.date
+
+    @property
+    def label(self) -> str:
+        if self.view == "day":
+            return self.start.strftime("%A, %B %-d, %Y")
+        if self.view == "week":
+            year, week, _ = self.start.isocalendar()
+            return f"Week {week}, {year} ({self.start:%b %-d} to {self.end:%b %-d})"
+        return self.start.strftime("%B %Y")
 
 
-@router.get("/", response_class=HTMLResponse)
-def day_page(
+def period_around(view: View, day: dt.date) -> Period:
+    """The day, ISO week or month that holds `day`."""
+    if view == "week":
+        start = day - dt.timedelta(days=day.weekday())
+        return Period(view, start, start + dt.timedelta(days=6))
+    if view == "month":
+        start = day.replace(day=1)
+        following = (start + dt.timedelta(days=32)).replace(day=1)
+        return Period(view, start, following - dt.timedelta(days=1))
+    return Period(view, day, day)
+
+
+def _neighbours(conn: Conn, period: Period) -> tuple[Period | None, Period | None]:
+    """The nearest periods before and after that have papers."""
+    before = paper_store.latest_announced(conn, period.start - dt.timedelta(days=1))
+    after = paper_store.earliest_announced(conn, period.end + dt.timedelta(days=1))
+    return (
+        period_around(period.view, before) if before else None,
+        period_around(period.view, after) if after else None,
+    )
+
+
+@router.get("/")
+def feed_page(
     request: Request,
     conn: Conn,
+    user: Visitor,
+    now: Now,
     date: dt.date | None = None,
-    page: int = Query(1, ge=1),
-) -> HTMLResponse:
-    """The papers announced on one day: the newest day with papers by default."""
+    view: View = "day",
+    sort: Sort = "newest",
+    page: int = Query(1, ge=1, le=10_000),
+) -> Response:
+    """The papers of a day, week or month: the newest with papers by default."""
+    if user is not None and (user.seen_before is None or now - user.seen_before > VISIT_GAP):
+        user = user_store.mark_visit(conn, user, now, gap=VISIT_GAP)
+        conn.commit()
     day = date or paper_store.latest_announced(conn)
-    listing = None
-    previous = following = None
+    context: dict[str, object] = {"view": view, "sort": sort, "page": page,
+                                  "page_size": PAGE_SIZE, "period": None, "entries": []}  # fmt: skip
     if day is not None:
+        period = period_around(view, day)
         listing = paper_store.list_papers(
-            conn, since=day, until=day, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
-        )
-        previous, following = _neighbours(conn, day)
-    return templates.TemplateResponse(
-        request,
-        "day.html",
-        {"day": day, "listing": listing, "page": page, "page_size": PAGE_SIZE,
-         "previous": previous, "following": following},
-    )  # fmt: skip
+            conn, since=period.start, until=period.end, order=ORDERS[sort],
+            limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
+        )  # fmt: skip
+        previous, following = _neighbours(conn, period)
+        entries = make_entries(conn, listing.papers, listing.ids, user, added=listing.added)
+        context |= {"period": period, "listing": listing, "entries": entries,
+                    "previous": previous, "following": following}  # fmt: skip
+    return render(request, conn, "day.html", context)
 
 
-@router.get("/c/{category}", response_class=HTMLResponse)
+def _listing_page(
+    request: Request, conn: Conn, user: Visitor, heading: str, page: int, **filters: object
+) -> Response:
+    listing = paper_store.list_papers(
+        conn,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+        **filters,  # type: ignore[arg-type]
+    )
+    entries = make_entries(conn, listing.papers, listing.ids, user, added=listing.added)
+    context = {"heading": heading, "listing": listing, "entries": entries,
+               "page": page, "page_size": PAGE_SIZE}  # fmt: skip
+    return render(request, conn, "category.html", context | {"filters": filters})
+
+
+@router.get("/c/{category}")
 def category_page(
-    request: Request, conn: Conn, category: str, page: int = Query(1, ge=1)
-) -> HTMLResponse:
-    listing = paper_store.list_papers(
-        conn, category=category, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
-    )
-    return templates.TemplateResponse(
-        request,
-        "category.html",
-        {"category": category, "listing": listing, "page": page, "page_size": PAGE_SIZE},
-    )
+    request: Request, conn: Conn, user: Visitor, category: str, page: int = Query(1, ge=1)
+) -> Response:
+    return _listing_page(request, conn, user, category, page, category=category)
 
 
-@router.get("/added", response_class=HTMLResponse)
-def added_page(request: Request, conn: Conn, page: int = Query(1, ge=1)) -> HTMLResponse:
+@router.get("/authors/{name}")
+def author_page(
+    request: Request, conn: Conn, user: Visitor, name: str, page: int = Query(1, ge=1)
+) -> Response:
+    return _listing_page(request, conn, user, f"Papers by {name}", page, author=name)
+
+
+@router.get("/added")
+def added_page(request: Request, conn: Conn, user: Visitor, page: int = Query(1, ge=1)) -> Response:
     """Papers in the order this site stored them: imported lists, papers without a date."""
-    listing = paper_store.list_papers(
-        conn, order="added", limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
-    )
-    return templates.TemplateResponse(
-        request,
-        "category.html",
-        {"category": "Recently added", "listing": listing, "page": page, "page_size": PAGE_SIZE},
-    )
+    return _listing_page(request, conn, user, "Recently added", page, order="added")
 
 
-@router.get("/papers/{paper_id:path}", response_class=HTMLResponse)
-def paper_page(request: Request, conn: Conn, paper_id: str) -> HTMLResponse:
-    paper = paper_store.get_paper(conn, paper_id)
-    if paper is None:
-        raise HTTPException(404, f"No paper {paper_id}")
-    return templates.TemplateResponse(request, "paper.html", {"paper": paper})
+def _similar(search: Search, conn: Conn, paper_id: int, user: Visitor) -> list[object] | None:
+    """Nearest papers by embedding; None when there is no search index yet."""
+    try:
+        ranker = search.service().ranker
+    except IndexMissing:
+        return None
+    ids, _ = ranker.similar([paper_id], limit=SIMILAR + 4)
+    found = paper_store.get_papers_by_ids(conn, ids)
+    for hidden in paper_store.hidden_ids(conn, list(found)):
+        del found[hidden]
+    ordered = [i for i in ids if i in found][:SIMILAR]
+    return list(make_entries(conn, [found[i] for i in ordered], ordered, user))
+
+
+@router.get("/papers/{paper_ref:path}")
+def paper_page(
+    request: Request, conn: Conn, user: Visitor, search: Search, paper_ref: str
+) -> Response:
+    """A paper with its versions, similar papers, votes and collections; `.bib` downloads BibTeX."""
+    as_bibtex = paper_ref.endswith(".bib")
+    ref = paper_ref.removesuffix(".bib")
+    ids = paper_store.ids_for_refs(conn, [ref])
+    paper = paper_store.get_paper(conn, ref) if ids else None
+    if paper is None or (
+        paper_store.hidden_ids(conn, list(ids.values())) and not (user and user.is_admin)
+    ):
+        raise HTTPException(404, f"There is no paper {ref} here. Search for it, or submit it.")
+    paper_id = ids[ref]
+    if as_bibtex:
+        filename = f"{citation_key(paper)}.bib"
+        return Response(
+            bibtex_entry(paper),
+            media_type="application/x-bibtex; charset=utf-8",
+            headers={"content-disposition": f'attachment; filename="{filename}"'},
+        )
+    entry = make_entries(conn, [paper], [paper_id], None)[0]
+    context: dict[str, object] = {
+        "paper": paper,
+        "entry": entry,
+        "bibtex": bibtex_entry(paper),
+        "similar": _similar(search, conn, paper_id, user),
+        "hidden": bool(paper_store.hidden_ids(conn, [paper_id])),
+        "voted": False,
+        "collections": [],
+        "in_collections": set(),
+    }
+    if user is not None:
+        context["voted"] = paper_id in vote_store.voted_ids(conn, user.id, [paper_id])
+        context["dismissed"] = paper_id in vote_store.dismissed_ids(conn, user.id, [paper_id])
+        context["collections"] = collection_store.list_collections(conn, user.id)
+        context["in_collections"] = collection_store.collections_with_paper(conn, user.id, paper_id)
+    return render(request, conn, "paper.html", context)
