@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import ssl
 from email.message import EmailMessage
@@ -11,9 +12,21 @@ from typing import Protocol
 
 from paperroute.config import Settings
 
-__all__ = ["LogMailer", "Mailer", "SmtpMailer", "make_mailer", "plain_message"]
+__all__ = ["LogMailer", "Mailer", "SmtpMailer", "make_mailer", "plain_message", "valid_email"]
 
 log = logging.getLogger("paperroute.mail")
+
+_EMAIL = re.compile(
+    r"^[^@\s<>()\[\],;:\"\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
+
+
+def valid_email(text: str) -> str | None:
+    """The address, trimmed and lower-cased, or None when it cannot be an address."""
+    email = text.strip().lower()
+    if len(email) > 254 or not _EMAIL.fullmatch(email):
+        return None
+    return email
 
 
 class Mailer(Protocol):

@@ -8,16 +8,27 @@ from pathlib import Path
 
 import typer
 from alembic.util.exc import CommandError
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.exc import OperationalError
 
-from paperroute.cli import index, ingest, papers, runs
+from paperroute.cli import index, ingest, papers, runs, users
 from paperroute.cli import search as search_cli
-from paperroute.cli.console import UserError, console, errors, ingest_with_progress, open_store
+from paperroute.cli.console import (
+    UserError,
+    console,
+    errors,
+    ingest_with_progress,
+    open_store,
+    settings,
+)
+from paperroute.index.embed import embedding_text, load_embedder, text_hash
+from paperroute.index.sync import open_index, sync_index
 from paperroute.ingest.http import FetchError
 from paperroute.ingest.normalize import RecordError
 from paperroute.ingest.sources.jsonl import read_json_file
 from paperroute.ingest.sources.listing import read_listing_file
 from paperroute.ingest.xml import XmlError
+from paperroute.store import embeddings as embedding_store
 from paperroute.store import stats as stats_store
 from paperroute.store.db import SchemaError, upgrade_schema
 
@@ -33,6 +44,7 @@ app.add_typer(ingest.app, name="ingest")
 app.add_typer(papers.app, name="papers")
 app.add_typer(runs.app, name="runs")
 app.add_typer(index.app, name="index")
+app.add_typer(users.app, name="user")
 app.add_typer(search_cli.eval_app, name="eval")
 app.command("search")(search_cli.search)
 app.command("similar")(search_cli.similar)
@@ -101,16 +113,39 @@ def demo(
 
     Example: [bold]paperroute demo --port 8000[/]
     """
+    # The sample ships with its papers' vectors: indexing takes seconds, not minutes.
+    current = settings()
+    embedder = load_embedder(current.embedder)
     sample = resources.files("paperroute") / "sample"
-    with open_store(check=False) as engine:
+    with open_store(current, check=False) as engine:
         upgrade_schema(engine)
         with resources.as_file(sample / "papers.jsonl.gz") as path:
             ingest_with_progress(engine, "file", "sample:papers", read_json_file(Path(path)))
         with resources.as_file(sample / "trending-listing.txt") as path:
             ingest_with_progress(engine, "listing", "sample:listing", read_listing_file(Path(path)))
+        with resources.as_file(sample / "embeddings.npz") as path:
+            shipped = embedding_store.read_embeddings_file(Path(path))
+        reused = 0
+        if shipped.model == embedder.name:  # another configured model embeds every paper itself
+            with engine.begin() as conn:
+                reused = embedding_store.import_embeddings(
+                    conn,
+                    shipped,
+                    lambda title, abstract: text_hash(embedding_text(title, abstract)),
+                )
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeRemainingColumn())  # fmt: skip
+        with Progress(*columns, console=console, transient=True) as progress:
+            task = progress.add_task("indexing", total=None)
+            index = open_index(current.index_root, embedder)
+            sync_index(
+                engine, index, embedder,
+                progress=lambda done, left: progress.update(task, completed=done, total=done + left),
+            )  # fmt: skip
         with engine.connect() as conn:
             total = stats_store.summarize(conn)["papers"]
-    console.print(f"Sample loaded: {total:,} papers.")
+    console.print(f"Sample loaded: {total:,} papers, {len(index.catalog):,} indexed "
+                  f"({reused:,} with the sample's precomputed vectors).")  # fmt: skip
     if not no_serve:
         serve(host="127.0.0.1", port=port, workers=1)
 

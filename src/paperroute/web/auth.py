@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from paperroute.mailer import plain_message
+from paperroute.mailer import plain_message, valid_email
 from paperroute.store import users as user_store
 from paperroute.web.deps import (
     Conn,
@@ -24,7 +23,7 @@ from paperroute.web.deps import (
 )
 from paperroute.web.security import SESSION_COOKIE, sign, unsign
 
-__all__ = ["router", "safe_next", "valid_email"]
+__all__ = ["router", "safe_next"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,18 +31,6 @@ LINK_TTL = dt.timedelta(minutes=15)
 SESSION_TTL = dt.timedelta(days=30)
 RATE_WINDOW = dt.timedelta(minutes=15)
 PER_IP, PER_EMAIL = 20, 5  # sign-in mails per window: no mail bombing of a victim
-
-_EMAIL = re.compile(
-    r"^[^@\s<>()\[\],;:\"\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
-)
-
-
-def valid_email(text: str) -> str | None:
-    """The address, trimmed and lower-cased, or None when it cannot be an address."""
-    email = text.strip().lower()
-    if len(email) > 254 or not _EMAIL.fullmatch(email):
-        return None
-    return email
 
 
 def safe_next(path: str | None) -> str:
