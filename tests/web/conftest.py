@@ -25,10 +25,13 @@ NOW = dt.datetime(2026, 3, 20, 9, 0, tzinfo=dt.UTC)
 
 
 def make_paper(n: int, day: str, cats: list[str], **fields: object) -> Paper:
-    return build_paper(source="t", arxiv_id=f"2503.{n:05d}", title=f"Paper number {n}",
-                       abstract=f"Abstract of paper {n} about graph neural networks.",
-                       authors=["Ada Lovelace", "Alan Turing"], categories=cats, announced=day,
-                       **fields)  # type: ignore[arg-type]  # fmt: skip
+    record: dict[str, object] = {
+        "title": f"Paper number {n}",
+        "abstract": f"Abstract of paper {n} about graph neural networks.",
+        "authors": ["Ada Lovelace", "Alan Turing"],
+    }
+    return build_paper(source="t", arxiv_id=f"2503.{n:05d}", categories=cats, announced=day,
+                       **(record | fields))  # type: ignore[arg-type]  # fmt: skip
 
 
 @dataclass

@@ -21,6 +21,7 @@ TITLES = {
     405: "Not allowed",
     422: "Bad request",
     429: "Slow down",
+    503: "Not available yet",
 }
 
 
