@@ -47,6 +47,7 @@ class User:
     is_admin: bool
     created_at: dt.datetime
     seen_before: dt.datetime | None
+    last_visit: dt.datetime | None = None
 
 
 def hash_token(token: str) -> str:
@@ -56,7 +57,8 @@ def hash_token(token: str) -> str:
 
 def _user(row: Row[Any]) -> User:
     seen = as_utc(row.seen_before) if row.seen_before else None
-    return User(row.id, row.email, bool(row.is_admin), as_utc(row.created_at), seen)
+    last = as_utc(row.last_visit) if row.last_visit else None
+    return User(row.id, row.email, bool(row.is_admin), as_utc(row.created_at), seen, last)
 
 
 def signing_secret(conn: Connection) -> str:
@@ -113,11 +115,9 @@ def list_users(conn: Connection) -> list[User]:
 
 def mark_visit(conn: Connection, user: User, now: dt.datetime, *, gap: dt.timedelta) -> User:
     """Start a new visit after `gap` of quiet: what arrived before the last one is no longer new."""
-    row = conn.execute(select(users.c.last_visit).where(users.c.id == user.id)).first()
-    last = as_utc(row.last_visit) if row and row.last_visit else None
     values: dict[str, Any] = {"last_visit": now}
-    if last is not None and now - last >= gap:
-        values["seen_before"] = last
+    if user.last_visit is not None and now - user.last_visit >= gap:
+        values["seen_before"] = user.last_visit
     conn.execute(update(users).where(users.c.id == user.id).values(**values))
     refreshed = get_user(conn, user.id)
     assert refreshed is not None

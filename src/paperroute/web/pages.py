@@ -24,6 +24,7 @@ router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 SIMILAR = 8
 VISIT_GAP = dt.timedelta(hours=1)  # quiet time that ends a visit: what came before is "seen"
+VISIT_RESOLUTION = dt.timedelta(minutes=5)  # a reader's visit is written at most this often
 
 View = Literal["day", "week", "month"]
 Sort = Literal["newest", "trending"]
@@ -80,7 +81,7 @@ def feed_page(
     page: int = Query(1, ge=1, le=10_000),
 ) -> Response:
     """The papers of a day, week or month: the newest with papers by default."""
-    if user is not None and (user.seen_before is None or now - user.seen_before > VISIT_GAP):
+    if user is not None and (user.last_visit is None or now - user.last_visit > VISIT_RESOLUTION):
         user = user_store.mark_visit(conn, user, now, gap=VISIT_GAP)
         conn.commit()
     day = date or paper_store.latest_announced(conn)
