@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from paperroute.index.embed import Vectors
 
-__all__ = ["WordHashEmbedder", "serve_app"]
+__all__ = ["WordHashEmbedder", "free_port", "serve_app"]
 
 
 class WordHashEmbedder:
@@ -37,7 +37,7 @@ class WordHashEmbedder:
         return out / np.maximum(norms, 1e-12)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -46,7 +46,7 @@ def _free_port() -> int:
 @contextmanager
 def serve_app(app: FastAPI) -> Iterator[str]:
     """Run the app on a real loopback port in a thread; yields its base URL."""
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
