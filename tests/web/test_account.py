@@ -13,7 +13,9 @@ from tests.web.conftest import Site
 
 
 def _post(site: Site, path: str, page: str = "/", **data: str) -> int:
-    response = site.client.post(path, data={"csrf": site.csrf(page), **data}, follow_redirects=False)
+    response = site.client.post(
+        path, data={"csrf": site.csrf(page), **data}, follow_redirects=False
+    )
     return response.status_code
 
 
@@ -139,7 +141,9 @@ def test_papers_stored_since_the_last_visit_are_marked_new(site: Site) -> None:
         upsert_papers(conn, [make_paper(9, "2026-03-20", ["cs.LG"])], site.clock())
     site.clock.advance(hours=2)  # a new visit: what came after the last one is new
     page = site.client.get("/").text
-    marked = re.findall(r'data-key="(2503\.\d+)"[^<]*<div class="vote">.*?<h2>(.*?)</h2>', page, re.S)
+    marked = re.findall(
+        r'data-key="(2503\.\d+)"[^<]*<div class="vote">.*?<h2>(.*?)</h2>', page, re.S
+    )
     new = [key for key, heading in marked if 'class="new"' in heading]
     assert new == ["2503.00009"]
 

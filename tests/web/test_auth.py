@@ -17,8 +17,10 @@ def test_sign_in_by_link_then_sign_out(site: Site) -> None:
     csrf = site.csrf("/account")
     out = site.client.post("/signout", data={"csrf": csrf}, follow_redirects=False)
     assert out.status_code == 303
-    assert site.client.get("/account", follow_redirects=False).headers["location"].startswith(
-        "/signin?next=/account"
+    assert (
+        site.client.get("/account", follow_redirects=False)
+        .headers["location"]
+        .startswith("/signin?next=/account")
     )
 
 
@@ -82,7 +84,9 @@ def test_sign_in_mails_are_rate_limited_per_address(site: Site) -> None:
     assert statuses[:5] == [200] * 5 and statuses[5:] == [429] * 3
     assert len(site.mailbox.messages) == 5
     site.clock.advance(minutes=16)  # a new window
-    again = site.client.post("/signin", data={"email": "victim@b.org", "csrf": site.csrf("/signin")})
+    again = site.client.post(
+        "/signin", data={"email": "victim@b.org", "csrf": site.csrf("/signin")}
+    )
     assert again.status_code == 200
 
 
