@@ -11,6 +11,8 @@ from paperroute.store.schema import as_utc, rate_limits
 
 __all__ = ["hit"]
 
+STALE_AFTER = dt.timedelta(days=1)
+
 
 def hit(conn: Connection, key: str, now: dt.datetime, *, window: dt.timedelta) -> int:
     """Count one hit on `key` and return the hits in its current window (this one included)."""
@@ -21,8 +23,9 @@ def hit(conn: Connection, key: str, now: dt.datetime, *, window: dt.timedelta) -
             .values(hits=rate_limits.c.hits + 1)
         )  # fmt: skip
         return conn.execute(select(rate_limits.c.hits).where(rate_limits.c.key == key)).scalar_one()
-    if row is not None:
-        conn.execute(delete(rate_limits).where(rate_limits.c.key == key))
+    # Opening a window is rare: the moment to forget windows long closed.
+    stale = rate_limits.c.window_start < now - max(window, STALE_AFTER)
+    conn.execute(delete(rate_limits).where((rate_limits.c.key == key) | stale))
     try:
         with conn.begin_nested():
             conn.execute(rate_limits.insert().values(key=key, window_start=now, hits=1))
