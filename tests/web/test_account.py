@@ -175,3 +175,12 @@ def test_paper_bibtex_downloads(site: Site) -> None:
     assert response.status_code == 200
     assert "attachment" in response.headers["content-disposition"]
     assert response.text.startswith("@misc{lovelace2026paper,")
+
+
+def test_a_day_whose_papers_are_all_hidden_is_not_the_newest_day(site: Site) -> None:
+    site.sign_in("admin@example.org", admin=True)
+    for key in ("2503.00003", "2503.00004"):  # all of March 20
+        assert _post(site, f"/papers/{key}/hide") == 303
+    site.client.cookies.clear()
+    page = site.client.get("/").text
+    assert "Thursday, March 19, 2026" in page and "Paper number 2" in page

@@ -510,13 +510,15 @@ def count_papers(conn: Connection) -> int:
 
 def earliest_announced(conn: Connection, on_or_after: dt.date) -> dt.date | None:
     """The oldest announcement day with papers on or after a day."""
-    query = select(func.min(papers.c.announced)).where(papers.c.announced >= on_or_after)
+    query = select(func.min(papers.c.announced)).where(
+        papers.c.announced >= on_or_after, papers.c.hidden_at.is_(None)
+    )
     return conn.execute(query).scalar_one()
 
 
 def latest_announced(conn: Connection, on_or_before: dt.date | None = None) -> dt.date | None:
     """The newest announcement day with papers (not after `on_or_before`)."""
-    query = select(func.max(papers.c.announced))
+    query = select(func.max(papers.c.announced)).where(papers.c.hidden_at.is_(None))
     if on_or_before is not None:
         query = query.where(papers.c.announced <= on_or_before)
     return conn.execute(query).scalar_one()

@@ -23,7 +23,6 @@ from paperroute.web.security import CSRF_COOKIE, SESSION_COOKIE, csrf_token_for,
 __all__ = [
     "STATIC_DIR",
     "Admin",
-    "ApiUser",
     "Conn",
     "CsrfChecked",
     "Now",
@@ -115,25 +114,6 @@ def _admin(user: SignedIn) -> User:
 
 
 Admin = Annotated[User, Depends(_admin)]
-
-
-def _api_user(
-    request: Request, conn: Conn, authorization: Annotated[str | None, Header()] = None
-) -> User:
-    """The user of a bearer token (`Authorization: Bearer pr_...`), for the JSON API."""
-    if authorization and authorization.lower().startswith("bearer "):
-        user = user_store.user_for_api_token(conn, authorization[7:].strip())
-        if user is not None:
-            return user
-    raise HTTPException(
-        401,
-        "an API token is needed: create one on your account page and send "
-        "`Authorization: Bearer <token>`",
-        headers={"www-authenticate": "Bearer"},
-    )
-
-
-ApiUser = Annotated[User, Depends(_api_user)]
 
 
 def csrf_cookie(request: Request) -> str | None:
