@@ -137,14 +137,14 @@ def demo(
                    TimeRemainingColumn())  # fmt: skip
         with Progress(*columns, console=console, transient=True) as progress:
             task = progress.add_task("indexing", total=None)
-            index = open_index(current.index_root, embedder)
+            searchable = open_index(current.index_root, embedder)
             sync_index(
-                engine, index, embedder,
+                engine, searchable, embedder,
                 progress=lambda done, left: progress.update(task, completed=done, total=done + left),
             )  # fmt: skip
         with engine.connect() as conn:
             total = stats_store.summarize(conn)["papers"]
-    console.print(f"Sample loaded: {total:,} papers, {len(index.catalog):,} indexed "
+    console.print(f"Sample loaded: {total:,} papers, {len(searchable.catalog):,} indexed "
                   f"({reused:,} with the sample's precomputed vectors).")  # fmt: skip
     if not no_serve:
         serve(host="127.0.0.1", port=port, workers=1)
