@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "as_utc",
     "collection_papers",
     "collections",
+    "digest_outbox",
     "dismissals",
     "ingest_rejects",
     "ingest_runs",
@@ -38,6 +40,7 @@ __all__ = [
     "sessions",
     "site_secrets",
     "submissions",
+    "subscribers",
     "users",
     "votes",
 ]
@@ -284,4 +287,57 @@ rate_limits = Table(
     Column("key", String(200), primary_key=True),
     Column("window_start", DateTime(timezone=True), nullable=False),
     Column("hits", Integer, nullable=False),
+)
+
+# Digest subscribers: an email address and what it wants. Nothing but the
+# confirmation mail goes out until `confirmed_at` is set (double opt-in).
+subscribers = Table(
+    "subscribers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(254), nullable=False, unique=True),  # lower-cased
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="SET NULL"), index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("confirmed_at", DateTime(timezone=True)),
+    Column("unsubscribed_at", DateTime(timezone=True)),
+    Column("frequency", String(8), nullable=False, default="daily"),  # daily or weekly
+    Column("weekday", Integer, nullable=False, default=0),  # weekly: 0 = Monday
+    Column("send_hour", Integer, nullable=False, default=7),  # local hour of day
+    Column("timezone", String(64), nullable=False, default="UTC"),
+    Column("categories", Text, nullable=False, default="[]"),  # JSON list
+    Column("searches", Text, nullable=False, default="[]"),  # JSON list of queries
+    Column("include_trending", Boolean, nullable=False, default=True),
+    Column("include_recommendations", Boolean, nullable=False, default=True),
+    Column("max_papers", Integer, nullable=False, default=20),
+    # Papers stored after this moment are new to the subscriber's next digest.
+    Column("papers_after", DateTime(timezone=True)),
+)
+
+# The outbox: one row per (subscriber, period), written before anything is
+# sent. The message is stored whole, so a retry sends the very same mail
+# (same Message-ID) and a crash never makes a second, different one.
+digest_outbox = Table(
+    "digest_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "subscriber_id",
+        Integer,
+        ForeignKey("subscribers.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("period", String(16), nullable=False),  # 2026-03-20 or 2026-W12
+    Column("status", String(12), nullable=False),  # pending, sending, sent, failed, skipped
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("papers_until", DateTime(timezone=True), nullable=False),
+    Column("paper_ids", Text, nullable=False, default="[]"),  # JSON list, in mail order
+    Column("message_id", String(200)),
+    Column("message", LargeBinary),  # the whole RFC 5322 message
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("claimed_until", DateTime(timezone=True)),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("error", Text),
+    UniqueConstraint("subscriber_id", "period"),
+    Index("ix_digest_outbox_status_next", "status", "next_attempt_at"),
 )
