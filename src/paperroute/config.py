@@ -6,6 +6,8 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from paperroute.worker import DEFAULT_SCHEDULE, ScheduledJob
+
 __all__ = ["Settings"]
 
 
@@ -33,6 +35,9 @@ class Settings(BaseSettings):
     smtp_user: str | None = None
     smtp_password: str | None = None
     mail_from: str = "paperroute <paperroute@localhost>"
+    # What `paperroute worker` runs, as JSON: [{"cron": "30 1 * * 1-5",
+    # "command": "ingest rss --category cs"}, ...]; times are UTC.
+    schedule: list[ScheduledJob] = list(DEFAULT_SCHEDULE)
 
     @property
     def index_root(self) -> Path:

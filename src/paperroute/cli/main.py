@@ -8,11 +8,13 @@ from pathlib import Path
 
 import typer
 from alembic.util.exc import CommandError
+from pydantic import ValidationError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.exc import OperationalError
 
 from paperroute.cli import index, ingest, papers, runs, users
 from paperroute.cli import search as search_cli
+from paperroute.cli import worker as worker_cli
 from paperroute.cli.console import (
     UserError,
     console,
@@ -45,6 +47,7 @@ app.add_typer(papers.app, name="papers")
 app.add_typer(runs.app, name="runs")
 app.add_typer(index.app, name="index")
 app.add_typer(users.app, name="user")
+app.command("worker")(worker_cli.worker)
 app.add_typer(search_cli.eval_app, name="eval")
 app.command("search")(search_cli.search)
 app.command("similar")(search_cli.similar)
@@ -166,6 +169,13 @@ def describe_error(exc: BaseException) -> str | None:
         return f"cannot use the database: {exc.orig}"
     if isinstance(exc, CommandError):
         return f"schema migration failed: {exc}"
+    if isinstance(exc, ValidationError) and exc.title == "Settings":
+        problems = "; ".join(
+            f"PAPERROUTE_{str(e['loc'][0]).upper()}"
+            f"{''.join(f'[{p}]' for p in e['loc'][1:])}: {e['msg']}"
+            for e in exc.errors()
+        )
+        return f"bad setting: {problems}"
     return None
 
 

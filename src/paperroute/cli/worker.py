@@ -1,0 +1,44 @@
+"""`paperroute worker`: the scheduled jobs, in the foreground."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from paperroute.cli.console import console, open_store, settings
+from paperroute.worker import make_jobs, next_run, run_forever
+
+__all__ = ["worker"]
+
+
+def worker(
+    list_only: bool = typer.Option(False, "--list", help="Show the schedule and exit."),
+) -> None:
+    """Run ingestion, index sync and digests on the schedule in PAPERROUTE_SCHEDULE.
+
+    The schedule is JSON, e.g.
+    PAPERROUTE_SCHEDULE='[{"cron": "30 1 * * 1-5", "command": "ingest rss --category cs"}]';
+    times are UTC; each job is a paperroute command run in its own process.
+
+    Example: [bold]paperroute worker --list[/]
+    """
+    import datetime as dt
+
+    current = settings()
+    jobs = make_jobs(current.schedule)
+    now = dt.datetime.now(dt.UTC)
+    table = Table(title="Schedule (UTC)")
+    for column in ("cron", "command", "next run"):
+        table.add_column(column)
+    for job in jobs:
+        table.add_row(job.cron, job.name, f"{next_run(job, now):%Y-%m-%d %H:%M}")
+    console.print(table)
+    if list_only or not jobs:
+        return
+    with open_store(current):  # refuses an old schema before any job runs
+        pass
+    console.print("Worker running; Ctrl-C stops it.")
+    try:
+        run_forever(jobs, report=console.print)
+    except KeyboardInterrupt:
+        console.print("Worker stopped.")
