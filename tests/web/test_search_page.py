@@ -88,3 +88,15 @@ def test_search_page_without_an_index_says_how_to_build_it(
     with TestClient(create_app(Settings(home=tmp_path, database_url=db_url))) as client:
         page = client.get("/search", params={"q": "anything"})
     assert page.status_code == 503 and "paperroute index rebuild" in page.text
+
+
+def test_empty_filter_fields_from_the_form_mean_no_filter(client: TestClient) -> None:
+    page = client.get("/search?q=diffusion&category=&since=&until=&sort=relevance&mode=hybrid")
+    assert page.status_code == 200 and "<b>Diffusion</b>" in page.text
+    assert client.get("/?date=").status_code == 200
+
+
+def test_nonsense_finds_nothing_instead_of_the_nearest_papers(client: TestClient) -> None:
+    for sort in ("relevance", "date", "votes"):
+        page = client.get("/search", params={"q": "zzyzx qwrtp flurb", "sort": sort})
+        assert "No papers found" in page.text, sort

@@ -26,6 +26,10 @@ Sort = Literal["relevance", "date", "votes"]
 SORTS: tuple[Sort, ...] = ("relevance", "date", "votes")
 # How deep each side looks before fusion: recall@100 needs at least 100.
 CANDIDATES = 100
+# Cosine a paper needs when no paper shares a word with the query. MiniLM gives
+# nonsense ("zzyzx qwrtp") about 0.25 against arXiv abstracts, and a question
+# phrased in other words than its answers about 0.45.
+SEMANTIC_ONLY_FLOOR = 0.35
 VOTES_SORT_DEPTH = 1000  # most-voted-first orders the thousand most relevant matches
 
 
@@ -76,8 +80,13 @@ class Ranker:
             return lexical
         if mode == "semantic":
             return semantic
-        if not lexical[0] or not semantic[0]:
-            return lexical if lexical[0] else semantic
+        if not lexical[0]:
+            # No paper has any of the words: only close meanings are worth showing,
+            # or gibberish would list the papers that happen to be nearest.
+            kept = [(i, s) for i, s in zip(*semantic, strict=True) if s >= SEMANTIC_ONLY_FLOOR]
+            return [i for i, _ in kept], [s for _, s in kept]
+        if not semantic[0]:
+            return lexical
         ids, scores = fuse(lexical, semantic)
         return ids[:depth], scores[:depth]
 
@@ -161,13 +170,13 @@ class SearchService:
             # semantic neighbours would bring in every loosely related paper.
             ids, scores = self.ranker.newest(parsed, depth=depth)
             if not ids and mode == "hybrid":
-                ids, scores = self.ranker.rank(parsed, mode="semantic", depth=depth)
+                ids, scores = self.ranker.rank(parsed, mode="hybrid", depth=depth)
         elif sort == "votes" and mode == "hybrid":
             ids, scores = self.ranker.rank(
                 parsed, mode="lexical", depth=max(depth, VOTES_SORT_DEPTH)
             )
             if not ids:
-                ids, scores = self.ranker.rank(parsed, mode="semantic", depth=depth)
+                ids, scores = self.ranker.rank(parsed, mode="hybrid", depth=depth)
         else:
             ids, scores = self.ranker.rank(parsed, mode=mode, depth=depth)
         with self.engine.connect() as conn:

@@ -29,6 +29,7 @@ from paperroute.web.deps import (
     render,
     settings_of,
 )
+from paperroute.web.digest_pages import digest_status
 from paperroute.web.listing import make_entries
 
 __all__ = ["router"]
@@ -232,9 +233,16 @@ def collect_paper(
     return _back(request, f"/papers/{paper}", collected=not remove, collection=collection.id)
 
 
+def _account(
+    request: Request, conn: Conn, user: User, now: dt.datetime, new_token: str | None
+) -> Response:
+    context = {"new_token": new_token, "digest": digest_status(request, conn, user, now)}
+    return render(request, conn, "account.html", context)
+
+
 @router.get("/account")
-def account_page(request: Request, conn: Conn, user: SignedIn) -> Response:
-    return render(request, conn, "account.html", {"new_token": None})
+def account_page(request: Request, conn: Conn, user: SignedIn, now: Now) -> Response:
+    return _account(request, conn, user, now, None)
 
 
 @router.post("/account/tokens", dependencies=[CsrfChecked])
@@ -248,7 +256,7 @@ def create_token(
     """A token for the JSON API; shown once, stored only as a hash."""
     token = user_store.create_api_token(conn, user.id, name.strip() or "API", now)
     conn.commit()
-    return render(request, conn, "account.html", {"new_token": token})
+    return _account(request, conn, user, now, token)
 
 
 @router.get("/submit")

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Form, Header, HTTPException, Request
 from fastapi.templating import Jinja2Templates
+from pydantic import BeforeValidator
 from sqlalchemy import Connection, Engine
 from starlette.responses import Response
 
@@ -26,6 +27,7 @@ __all__ = [
     "Conn",
     "CsrfChecked",
     "Now",
+    "OptionalDate",
     "Search",
     "SignedIn",
     "Visitor",
@@ -37,6 +39,14 @@ __all__ = [
 
 STATIC_DIR = Path(__file__).parent / "static"
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+def _blank_is_none(value: object) -> object:
+    return None if value == "" else value
+
+
+# A date from a form or link: an empty field (`?since=`) means "no date", not an error.
+OptionalDate = Annotated[dt.date | None, BeforeValidator(_blank_is_none)]
 
 
 def web_link(url: str | None) -> str | None:

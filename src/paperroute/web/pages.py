@@ -15,7 +15,7 @@ from paperroute.store import collections as collection_store
 from paperroute.store import papers as paper_store
 from paperroute.store import users as user_store
 from paperroute.store import votes as vote_store
-from paperroute.web.deps import Conn, Now, Search, Visitor, render
+from paperroute.web.deps import Conn, Now, OptionalDate, Search, Visitor, render
 from paperroute.web.listing import make_entries
 
 __all__ = ["router"]
@@ -75,7 +75,7 @@ def feed_page(
     conn: Conn,
     user: Visitor,
     now: Now,
-    date: dt.date | None = None,
+    date: OptionalDate = None,
     view: View = "day",
     sort: Sort = "newest",
     page: int = Query(1, ge=1, le=10_000),

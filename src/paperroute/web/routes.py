@@ -5,7 +5,17 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from paperroute.web import account, api, auth, docs, feeds, hf_api, pages, search_page
+from paperroute.web import (
+    account,
+    api,
+    auth,
+    digest_pages,
+    docs,
+    feeds,
+    hf_api,
+    pages,
+    search_page,
+)
 from paperroute.web.deps import STATIC_DIR
 
 __all__ = ["install_routes"]
@@ -13,5 +23,5 @@ __all__ = ["install_routes"]
 
 def install_routes(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (hf_api, api, docs, feeds, auth, account, search_page, pages):
+    for module in (hf_api, api, docs, feeds, auth, account, digest_pages, search_page, pages):
         app.include_router(module.router)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from paperroute.index.sync import IndexMissing
-from paperroute.web.deps import Conn, Search, Visitor, render
+from paperroute.web.deps import Conn, OptionalDate, Search, Visitor, render
 from paperroute.web.listing import make_entries
 
 __all__ = ["router"]
@@ -43,8 +43,8 @@ def search_page(
     search: Search,
     q: str = Query("", max_length=2000),
     category: str | None = Query(None, max_length=64),
-    since: dt.date | None = None,
-    until: dt.date | None = None,
+    since: OptionalDate = None,
+    until: OptionalDate = None,
     sort: SearchSort = "relevance",
     mode: SearchMode = "hybrid",
     page: int = Query(1, ge=1, le=50),

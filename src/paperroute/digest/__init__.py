@@ -1,0 +1,1 @@
+"""Email digests: compose (pure), render, build into the outbox, send."""
