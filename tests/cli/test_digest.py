@@ -41,11 +41,6 @@ def smtp_env(port: int) -> dict[str, str]:
     }
 
 
-def statuses(engine: Engine) -> dict[str, int]:
-    with engine.connect() as conn:
-        return outbox.outbox_stats(conn).get(PERIOD, {})
-
-
 @SQLITE_ONLY
 def test_every_digest_command_has_help_with_an_example(invoke: Invoke) -> None:
     for command in ("send", "subscribe", "unsubscribe", "stats"):
@@ -62,8 +57,11 @@ def new_papers_and_readers(engine: Engine) -> dt.datetime:
     ]  # fmt: skip
     with engine.begin() as conn:
         upsert_papers(conn, batch, now - dt.timedelta(hours=1))
-        for address, hour in [*((a, 0) for a in READERS), ("late@example.org", 23)]:
-            preferences = Preferences(send_hour=hour, timezone="UTC")
+        # 23:00 where it is now before noon: "late" is never due while the test runs.
+        late_zone = "Etc/GMT+12" if now.hour >= 12 else "UTC"
+        for address, hour, zone in [*((a, 0, "UTC") for a in READERS),
+                                    ("late@example.org", 23, late_zone)]:  # fmt: skip
+            preferences = Preferences(send_hour=hour, timezone=zone)
             sub = add_subscriber(conn, address, now - dt.timedelta(days=1), preferences=preferences)
             confirm_subscriber(conn, sub.id, now - dt.timedelta(days=1))
         left = get_subscriber_by_email(conn, "left@example.org")
@@ -74,14 +72,16 @@ def new_papers_and_readers(engine: Engine) -> dt.datetime:
 
 def test_a_dry_run_lists_what_would_go_and_changes_nothing(invoke: Invoke, engine: Engine) -> None:
     queue_digests(engine, ["queued@example.org"])
+    invoke("digest", "unsubscribe", "queued@example.org")  # after its digest was made
     now = new_papers_and_readers(engine)
     out = invoke("digest", "send", "--dry-run").output
     today = period_key(Preferences(), now)
-    assert re.search(rf"{PERIOD}\s*│\s*queued@example\.org\s*│\s*Your papers for {PERIOD}", out)
-    for reader in ["queued@example.org", *READERS[:2]]:  # queued's is due today too
+    queued = rf"{PERIOD}\s*│\s*queued@example\.org\s*│\s*Your papers for {PERIOD}\s*│\s*skip: unsub"
+    assert re.search(queued, out), out
+    for reader in READERS[:2]:
         assert re.search(rf"{today}\s*│\s*{reader}\s*│[^│]*: 3 papers for [^│]*│\s*send", out)
     assert "late@example.org" not in out and "left@example.org" not in out
-    assert "4 digests would be sent, 0 skipped" in out
+    assert "2 digests would be sent, 1 skipped" in out
     with engine.connect() as conn:
         assert outbox.outbox_stats(conn) == {PERIOD: {"pending": 1}}
     alone = invoke("digest", "send", "--dry-run", "--to", "late@example.org").output
@@ -95,7 +95,7 @@ def test_send_makes_the_due_digests_and_delivers_them_once(invoke: Invoke, engin
         out = invoke("digest", "send", env=smtp_env(port)).output
         again = invoke("digest", "send", env=smtp_env(port)).output
     assert "Made 2 digests" in out and "2 sent" in out
-    assert "Made" not in again and "0 sent" in again
+    assert again == "Nothing to send.\n"
     assert sorted(mailbox.recipients()) == READERS[:2]
     with engine.connect() as conn:
         sent = [outbox.get_outbox_row(conn, n) for n in (1, 2)]
@@ -130,14 +130,17 @@ def test_to_sends_one_readers_digest_now(invoke: Invoke, engine: Engine) -> None
 def test_send_says_in_one_line_what_is_wrong(
     invoke: Invoke, cli_env: dict[str, str], engine: Engine
 ) -> None:
-    queue_digests(engine, READERS[:1])
-    unset = invoke("digest", "send", expect=1).output
+    now = new_papers_and_readers(engine)
+    site = {"PAPERROUTE_BASE_URL": "https://papers.example.org"}
+    assert "set PAPERROUTE_BASE_URL" in invoke("digest", "send", expect=1).output
+    unset = invoke("digest", "send", env=site, expect=1).output
     assert "no SMTP server is configured: set PAPERROUTE_SMTP_HOST" in unset
     down = run_cli("digest", "send", env=cli_env | smtp_env(free_port()))
     assert down.returncode == 1 and "Traceback" not in down.stderr
     assert "cannot connect to the SMTP server 127.0.0.1" in down.stderr
     assert "the rest wait for the next run" in down.stderr
-    assert statuses(engine) == {"pending": 1}
+    with engine.connect() as conn:
+        assert outbox.outbox_stats(conn)[period_key(Preferences(), now)] == {"pending": 2}
 
 
 def test_an_admin_subscribes_with_consent_or_by_confirmation_mail(
@@ -165,6 +168,14 @@ def test_an_admin_subscribes_with_consent_or_by_confirmation_mail(
         secret = signing_secret(conn)
     assert verify_token(secret, "confirm", token[1], email=grace.email, now=now) == grace.id
     assert "1 active · 1 awaiting confirmation" in invoke("digest", "stats").output
+
+
+@SQLITE_ONLY
+def test_with_nobody_to_mail_send_needs_no_mail_settings(invoke: Invoke) -> None:
+    assert "Nothing to send." in invoke("digest", "send").output  # the worker runs it by default
+    invoke("digest", "subscribe", "--confirmed", "ada@example.org")
+    invoke("digest", "unsubscribe", "ada@example.org")
+    assert "Nothing to send." in invoke("digest", "send").output
 
 
 def test_unsubscribe_and_bad_addresses(invoke: Invoke) -> None:

@@ -14,13 +14,14 @@ import pytest
 from sqlalchemy import Engine, select
 
 from paperroute.config import Settings
+from paperroute.digest import build as digest_build
 from paperroute.digest.build import SETTLE, BuildCounts, build_digests, preview_digest
 from paperroute.digest.compose import Pool, Recommendation
 from paperroute.index.sync import open_index, sync_index
 from paperroute.ingest.normalize import build_paper
 from paperroute.search.service import Ranker
 from paperroute.store.papers import ids_for_refs, set_hidden, upsert_papers
-from paperroute.store.schema import digest_outbox
+from paperroute.store.schema import digest_outbox, subscribers
 from paperroute.store.subscribers import (
     Preferences,
     Subscriber,
@@ -90,6 +91,15 @@ def outbox(engine: Engine) -> dict[int, list[Any]]:
     for row in rows:
         found.setdefault(row.subscriber_id, []).append(row)
     return found
+
+
+def papers_after(engine: Engine) -> list[dt.datetime | None]:
+    with engine.connect() as conn:
+        found = [
+            get_subscriber(conn, i)
+            for i in conn.execute(select(subscribers.c.id).order_by(subscribers.c.id)).scalars()
+        ]
+    return [s.papers_after if s else None for s in found]
 
 
 def paper_ids(row: Any) -> list[int]:
@@ -219,23 +229,50 @@ def test_a_forced_period_builds_for_the_chosen_subscribers(
 
 
 def test_a_crash_mid_run_loses_nothing_and_doubles_nothing(
-    engine: Engine, ids: dict[str, int]
+    engine: Engine, ids: dict[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(digest_build, "WRITE_BATCH", 2)
     everyone = [subscribe(engine, f"r{i}@example.org", send_hour=7) for i in range(5)]
     calls = 0
 
     def dying_links(subscriber: Subscriber) -> tuple[str, str]:
         nonlocal calls
         calls += 1
-        if calls == 3:
+        if calls == 4:
             raise RuntimeError("the process dies here")
         return links(subscriber)
 
     with pytest.raises(RuntimeError):
         build_digests(engine, None, SETTINGS, NOW, links=dying_links, base_url=SITE)
-    assert sorted(outbox(engine)) == everyone[:2]
+    assert sorted(outbox(engine)) == everyone[:2]  # the first transaction was committed
+    assert papers_after(engine) == [NOW - SETTLE] * 2 + [CONFIRMED - dt.timedelta(days=1)] * 3
     assert build(engine, None) == BuildCounts(due=3, queued=3)
     assert {sid: len(rows) for sid, rows in outbox(engine).items()} == dict.fromkeys(everyone, 1)
+
+
+def test_a_crash_inside_the_write_leaves_no_row_and_no_moved_papers_after(
+    engine: Engine, ids: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    everyone = [subscribe(engine, f"r{i}@example.org", send_hour=7) for i in range(3)]
+    real = digest_build.enqueue_digest
+    calls = 0
+
+    def dying_enqueue(*args: Any, **kwargs: Any) -> bool:
+        nonlocal calls
+        calls += 1
+        added = real(*args, **kwargs)
+        if calls == 2:
+            raise RuntimeError("the process dies after the second insert")
+        return added
+
+    monkeypatch.setattr(digest_build, "enqueue_digest", dying_enqueue)
+    with pytest.raises(RuntimeError):
+        build(engine, None)
+    assert outbox(engine) == {}
+    assert papers_after(engine) == [CONFIRMED - dt.timedelta(days=1)] * 3
+    monkeypatch.setattr(digest_build, "enqueue_digest", real)
+    assert build(engine, None) == BuildCounts(due=3, queued=3)
+    assert sorted(outbox(engine)) == everyone
 
 
 def test_a_digest_that_cannot_be_mailed_is_counted_and_the_rest_go_on(

@@ -118,7 +118,10 @@ def test_everything_from_papers_is_escaped_and_nothing_loads_from_elsewhere() ->
 
 def test_css_is_inlined_and_dark_mode_rules_stay() -> None:
     html = digest_html(make_digest(PLAIN), "2026-03-20", LINKS, to="reader@example.com")
-    assert re.search(r'<td class="paper" style="[^"]*padding', html)
+    assert re.search(
+        r'<td class="paper" style="font-family: [^";]+;padding: 10px 24px 14px 24px;', html
+    )
+    assert "&#34;" not in html and "&quot;" not in html  # the style sheet is ours: not escaped
     assert re.search(r'<a class="title" href="[^"]+" style="[^"]*font-weight', html)
     assert "@media (prefers-color-scheme: dark)" in html
     assert 'name="color-scheme" content="light dark"' in html

@@ -35,6 +35,8 @@ T0 = dt.datetime(2026, 3, 20, 7, tzinfo=dt.UTC)
 PERIOD = "2026-03-20"
 SENDER = "digest@lab.org"
 FAST = SendPolicy(rate=None)
+# What the server does is the same on both databases: those tests run on SQLite only.
+SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
 def digest_message(to: str, period: str, number: int) -> tuple[str, bytes]:
@@ -168,6 +170,7 @@ def test_every_digest_goes_once_over_one_connection(engine: Engine) -> None:
     assert statuses(engine) == {"sent": 3}
 
 
+@SQLITE_ONLY
 def test_a_refused_address_fails_for_good_and_the_others_arrive(engine: Engine) -> None:
     queue_digests(engine, ["a@example.org", "gone@example.org", "c@example.org"])
     mailbox = Mailbox()
@@ -200,6 +203,7 @@ def test_a_temporary_refusal_waits_then_goes_once(engine: Engine) -> None:
     assert statuses(engine) == {"sent": 2}
 
 
+@SQLITE_ONLY
 def test_temporary_failures_give_up_after_the_last_try(engine: Engine) -> None:
     queue_digests(engine, ["busy@example.org"])
     mailbox = Mailbox()
@@ -215,6 +219,7 @@ def test_temporary_failures_give_up_after_the_last_try(engine: Engine) -> None:
     assert row.error == "gave up after 3 tries: 452 4.2.2 mailbox full"
 
 
+@SQLITE_ONLY
 def test_a_dropped_connection_is_opened_again_and_nothing_is_lost(engine: Engine) -> None:
     addresses = [f"r{n}@example.org" for n in range(4)]
     queue_digests(engine, addresses)
@@ -270,14 +275,14 @@ def hang_up_mid_message(after_bytes: int = 4096) -> Iterator[int]:
         listener.close()
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@SQLITE_ONLY
 def test_a_connection_reset_mid_message_is_retried(engine: Engine) -> None:
     with engine.begin() as conn:
         sub = add_subscriber(conn, "big@example.org", T0)
         confirm_subscriber(conn, sub.id, T0)
         message = EmailMessage()
         message["Message-ID"] = "<big@lab.org>"
-        message.set_content("A long digest line.\n" * 200_000)  # ~4 MB: more than the buffers
+        message.set_content("A long digest line.\n" * 60_000)  # ~1 MB: more than one buffer
         data = message.as_bytes(policy=email.policy.SMTP)
         outbox.enqueue_digest(conn, sub.id, PERIOD, T0, papers_until=T0, paper_ids=[],
                               message_id="<big@lab.org>", message=data)  # fmt: skip
@@ -297,6 +302,7 @@ def test_a_connection_reset_mid_message_is_retried(engine: Engine) -> None:
     assert [(r.message_id, r.content) for r in mailbox.received] == [("<big@lab.org>", data)]
 
 
+@SQLITE_ONLY
 def test_a_server_that_is_down_stops_the_run_and_loses_nothing(engine: Engine) -> None:
     addresses = ["a@example.org", "b@example.org"]
     ids = queue_digests(engine, addresses)
@@ -313,6 +319,7 @@ def test_a_server_that_is_down_stops_the_run_and_loses_nothing(engine: Engine) -
     assert sorted((r.recipient, r.message_id) for r in mailbox.received) == sorted(ids.items())
 
 
+@SQLITE_ONLY
 def test_a_timeout_is_retried_with_the_same_message_id(engine: Engine) -> None:
     ids = queue_digests(engine, ["slow@example.org"])
     mailbox = Mailbox()
@@ -341,14 +348,15 @@ def test_who_unsubscribed_after_queueing_gets_nothing(engine: Engine) -> None:
     assert mailbox.recipients() == ["stays@example.org"]
     assert [(r.status, r.error) for r in rows(engine)] == [
         ("sent", None),
-        ("failed", "unsubscribed"),
+        ("unsubscribed", None),
     ]
 
 
+@SQLITE_ONLY
 def test_the_rate_spaces_the_sends(engine: Engine) -> None:
     queue_digests(engine, [f"r{n}@example.org" for n in range(4)])
     slept: list[float] = []
-    ticks = iter([0.0, 0.1, 0.6, 5.0])
+    ticks = iter([0.0, 0.1, 0.6, 5.0, 9.0])  # the last: before finding the queue empty
     mailbox = Mailbox()
     with smtp_server(mailbox) as port:
         send_due(engine, transport(port), sender=SENDER, policy=SendPolicy(rate=2.0),
@@ -357,6 +365,7 @@ def test_the_rate_spaces_the_sends(engine: Engine) -> None:
     assert slept == pytest.approx([0.4, 0.4])  # 0.5 s apart; the fourth was late already
 
 
+@SQLITE_ONLY
 def test_wrong_smtp_settings_stop_the_run_and_keep_the_digest(engine: Engine) -> None:
     queue_digests(engine, ["a@example.org"])
 

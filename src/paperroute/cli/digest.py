@@ -6,7 +6,7 @@ import datetime as dt
 
 import typer
 from rich.table import Table
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from paperroute.cli.console import UserError, console, errors, open_store, settings
 from paperroute.config import Settings
@@ -37,6 +37,8 @@ from paperroute.store.users import signing_secret
 __all__ = ["app"]
 
 app = typer.Typer(help="Send email digests and manage their subscribers.", no_args_is_help=True)
+
+_CHUNK = 2000  # subscriber ids per IN list
 
 
 def _address(email: str) -> str:
@@ -85,19 +87,19 @@ def send(
         if dry_run:
             _print_plan(_plan(engine, current, now, target))
             return
-        try:
-            transport = SmtpTransport.from_settings(current)
-        except SmtpSetupError as exc:
-            raise UserError(str(exc)) from exc
         _print_built(_build(engine, current, now, target))
         if target is not None and not _waiting_first(engine, now, target):
             console.print(
                 f"No digest waits for {target.email}: it went already, or nothing is new."
             )
             return
+        if not _anything_waiting(engine):
+            console.print("Nothing to send.")
+            return
         try:
             result = send_due(
-                engine, transport, sender=envelope_sender(current.mail_from),
+                engine, SmtpTransport.from_settings(current),
+                sender=envelope_sender(current.mail_from),
                 policy=SendPolicy(rate=rate or None, lease=dt.timedelta(seconds=lease)),
                 until_subscriber=target.id if target else None,
             )  # fmt: skip
@@ -139,12 +141,40 @@ def _ranker(current: Settings) -> Ranker | None:
         return None
 
 
+def _anything_waiting(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        periods = outbox_store.outbox_stats(conn, limit=100_000).values()
+    return any(counts.get("pending") or counts.get("sending") for counts in periods)
+
+
+def _due(
+    conn: Connection, now: dt.datetime, target: Subscriber | None
+) -> list[tuple[Subscriber, str]]:
+    """Whose digest is to be made now, for which period: as build_digests decides."""
+    if target is not None:
+        wanted = [(target, period_key(target.preferences, now))]
+    else:
+        wanted = [(s, p) for s in active_subscribers(conn) if (p := due_period(s.preferences, now))]
+    ids: dict[str, list[int]] = {}
+    for subscriber, period in wanted:
+        ids.setdefault(period, []).append(subscriber.id)
+    done = {
+        (done_id, period)
+        for period, group in ids.items()
+        for start in range(0, len(group), _CHUNK)
+        for done_id in periods_done(conn, period, group[start : start + _CHUNK])
+    }
+    return [(s, p) for s, p in wanted if (s.id, p) not in done]
+
+
 def _build(
     engine: Engine, current: Settings, now: dt.datetime, target: Subscriber | None
 ) -> BuildCounts:
     """Write the due digests (or the target's, due or not) to the outbox."""
-    site = _site(current)
     with engine.begin() as conn:
+        if not _due(conn, now, target):  # the index is opened only when there is work
+            return BuildCounts()
+        site = _site(current)
         secret = signing_secret(conn)
 
     def links(subscriber: Subscriber) -> tuple[str, str]:
@@ -181,17 +211,10 @@ def _plan(
         with conn.begin() as transaction:
             queued = plan_due(conn, now)
             transaction.rollback()
-        if target is None:
-            due = [
-                (s, p) for s in active_subscribers(conn) if (p := due_period(s.preferences, now))
-            ]
-        else:
-            due = [(target, period_key(target.preferences, now))]
+        due = _due(conn, now, target)
         new: list[PlannedDigest] = []
         ranker = _ranker(current) if due else None
         for subscriber, period in due:
-            if periods_done(conn, period, [subscriber.id]):
-                continue
             digest = preview_digest(conn, ranker, subscriber, now)
             subject = subject_for(digest, period) if digest else ""
             new.append(PlannedDigest(period, subscriber.email, subject, None,
@@ -294,7 +317,7 @@ def unsubscribe(email: str = typer.Argument(..., help="The subscriber's email ad
 def stats(
     limit: int = typer.Option(14, min=1, help="How many periods to show, newest first."),
 ) -> None:
-    """Digests per period (sent, failed, waiting, skipped) and subscribers.
+    """Digests per period (sent, failed, waiting, unsubscribed, empty) and subscribers.
 
     Example: [bold]paperroute digest stats --limit 7[/]
     """
@@ -302,12 +325,12 @@ def stats(
         periods = outbox_store.outbox_stats(conn, limit=limit)
         people = subscriber_store.count_subscribers(conn)
     table = Table(title="Digests")
-    for column in ("period", "sent", "failed", "pending", "skipped (empty)"):
+    for column in ("period", "sent", "failed", "pending", "unsubscribed", "skipped (empty)"):
         table.add_column(column, justify="right")
     for period, counts in periods.items():
         waiting = counts.get("pending", 0) + counts.get("sending", 0)
-        table.add_row(period, *(f"{n:,}" for n in (counts.get("sent", 0),
-                      counts.get("failed", 0), waiting, counts.get("skipped", 0))))  # fmt: skip
+        table.add_row(period, *(f"{n:,}" for n in (counts.get("sent", 0), counts.get("failed", 0),
+                      waiting, counts.get("unsubscribed", 0), counts.get("skipped", 0))))  # fmt: skip
     console.print(table)
     console.print(
         f"Subscribers: {people['active']:,} active · {people['pending']:,} awaiting "

@@ -2,10 +2,10 @@
 
 Everything all subscribers share is read or computed once per run: the new
 papers (once, however many windows), votes, dismissals, and each distinct
-saved search. What is left per subscriber is pure work, rendering, and one
-small transaction that writes the outbox row and moves the subscriber's
-`papers_after` together, so a run that dies loses nothing and a second run
-never makes a second row.
+saved search. What is left per subscriber is pure work, rendering, and its
+share of a short transaction that writes the outbox row and moves the
+subscriber's `papers_after` together, so a run that dies loses nothing and a
+second run never makes a second row.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import bisect
 import datetime as dt
 import logging
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-import numpy as np
 from sqlalchemy import Connection, Engine
 
 from paperroute.config import Settings
@@ -29,23 +29,29 @@ from paperroute.digest.compose import (
     compose_digest,
     due_period,
 )
-from paperroute.digest.render import DigestLinks, render_digest
-from paperroute.domain import Paper
+from paperroute.digest.render import DigestLinks, RenderedDigest, render_digest
 from paperroute.index.lexical import LexicalFilter, LexicalQuery
 from paperroute.search.query import ParsedQuery, parse_query
 from paperroute.search.service import Ranker
-from paperroute.store.digest_papers import StoredPaper, dismissed_since, papers_stored_between
+from paperroute.store.digest_papers import (
+    StoredPaper,
+    dismissed_since,
+    hold_subscribers,
+    papers_stored_between,
+)
 from paperroute.store.outbox import enqueue_digest, periods_done
 from paperroute.store.subscribers import Subscriber, active_subscribers
 
 __all__ = [
     "LOOKBACK",
     "SETTLE",
+    "WRITE_BATCH",
     "BuildCounts",
     "Links",
     "Recommender",
     "build_digests",
     "preview_digest",
+    "preview_digests",
 ]
 
 log = logging.getLogger("paperroute.digest")
@@ -58,6 +64,10 @@ SETTLE = dt.timedelta(minutes=5)
 LOOKBACK = dt.timedelta(days=14)
 _SEARCH_DEPTH = 5000
 _CHUNK = 2000
+# Subscribers written per transaction: each is still all-or-nothing with its
+# papers_after, and one commit per subscriber cost ~1 ms on SQLite, more on
+# PostgreSQL. Small, so the write lock is held a few milliseconds at most.
+WRITE_BATCH = 20
 _NONE: frozenset[int] = frozenset()
 
 Links = Callable[[Subscriber], tuple[str, str]]  # -> (unsubscribe URL, manage URL)
@@ -112,10 +122,11 @@ def build_digests(
         return counts
     with engine.connect() as conn:
         shared = _Shared.load(conn, ranker, [j.subscriber for j in jobs], until, now.date())
+    made: list[_Made] = []
     for job in jobs:
         subscriber = job.subscriber
         digest = shared.compose(subscriber, job.after, recommend)
-        message = message_id = None
+        rendered = None
         if digest is not None:
             unsubscribe_url, manage_url = links(subscriber)
             try:
@@ -128,20 +139,51 @@ def build_digests(
                 log.error("digest for subscriber %s not made: %s", subscriber.id, exc)
                 counts.failed += 1
                 continue
-            message, message_id = rendered.message, rendered.message_id
-        with engine.begin() as conn:
-            added = enqueue_digest(
-                conn, subscriber.id, job.period, now, papers_until=max(until, job.after),
-                paper_ids=digest.paper_ids if digest else [], message_id=message_id,
-                message=message,
+        made.append(_Made(job, digest.paper_ids if digest else [], rendered))
+        if len(made) == WRITE_BATCH:
+            _write(engine, made, now, until, counts)
+            made = []
+    _write(engine, made, now, until, counts)
+    return counts
+
+
+@dataclass(frozen=True, slots=True)
+class _Made:
+    job: _Job
+    paper_ids: list[int]
+    rendered: RenderedDigest | None  # None: nothing new, recorded as skipped
+
+
+def _write(
+    engine: Engine, made: Sequence[_Made], now: dt.datetime, until: dt.datetime, counts: BuildCounts
+) -> None:
+    """Record made digests in the outbox, each with its subscriber's new `papers_after`.
+
+    One short transaction for a few subscribers (mails are rendered before it
+    starts): all of them are recorded or none, and a commit per subscriber
+    would cost more than the rest of its work.
+    """
+    if not made:
+        return
+    added: list[bool] = []
+    with engine.begin() as conn:
+        hold_subscribers(conn, [m.job.subscriber.id for m in made])
+        for m in made:
+            added.append(
+                enqueue_digest(
+                    conn, m.job.subscriber.id, m.job.period, now,
+                    papers_until=max(until, m.job.after), paper_ids=m.paper_ids,
+                    message_id=m.rendered.message_id if m.rendered else None,
+                    message=m.rendered.message if m.rendered else None,
+                )
             )  # fmt: skip
-        if not added:
+    for m, new in zip(made, added, strict=True):
+        if not new:
             counts.already += 1
-        elif digest is None:
+        elif m.rendered is None:
             counts.skipped += 1
         else:
             counts.queued += 1
-    return counts
 
 
 def preview_digest(
@@ -153,9 +195,23 @@ def preview_digest(
     recommend: Recommender | None = None,
 ) -> Digest | None:
     """The digest this subscriber would get if it were made now; nothing is written."""
+    return preview_digests(conn, ranker, [subscriber], now, recommend=recommend)[subscriber.id]
+
+
+def preview_digests(
+    conn: Connection,
+    ranker: Ranker | None,
+    subscribers: Sequence[Subscriber],
+    now: dt.datetime,
+    *,
+    recommend: Recommender | None = None,
+) -> dict[int, Digest | None]:
+    """Several subscribers' digests as they would be made now, reading what they share once."""
+    if not subscribers:
+        return {}
     until = now.astimezone(dt.UTC) - SETTLE
-    shared = _Shared.load(conn, ranker, [subscriber], until, now.date())
-    return shared.compose(subscriber, _window_start(subscriber, until), recommend)
+    shared = _Shared.load(conn, ranker, subscribers, until, now.date())
+    return {s.id: shared.compose(s, _window_start(s, until), recommend) for s in subscribers}
 
 
 def _due_jobs(
@@ -260,38 +316,64 @@ def _stem(word: str) -> str:
     return word
 
 
-class _Text:
-    """A paper's words, sorted, for prefix look-ups: "model" finds "models" and "modelling"."""
+class _Words:
+    """Which new papers say which words: saved searches match against this, not the index.
 
-    def __init__(self, paper: Paper) -> None:
-        folded = f"{paper.title} {paper.abstract}".casefold()
-        self.words = sorted(set(_WORD.findall(folded)))
-        self.flat = " ".join(_WORD.findall(folded))
-
-    def has(self, word: str) -> bool:
-        stem = _stem(word)
-        at = bisect.bisect_left(self.words, stem)
-        return at < len(self.words) and self.words[at].startswith(stem)
-
-    def has_phrase(self, phrase: str) -> bool:
-        return " ".join(_WORD.findall(phrase.casefold())) in self.flat
-
-
-def _covers(parsed: ParsedQuery, text: _Text) -> bool:
-    """Whether a paper says what the search asks: every phrase, and its words.
-
-    Up to three words must all be there; of longer questions, three in four.
-    The index ranks any paper with any word; a digest shows only real matches.
+    The index ranks any paper with any of the words (BM25 is an OR); a digest
+    must show only papers that say what the search asks, and papers the index
+    has not taken in yet must match too.
     """
-    if not all(text.has_phrase(p) for p in parsed.phrases):
-        return False
-    words = [w for t in parsed.terms for w in _WORD.findall(t.casefold()) if w not in _STOP]
-    found = sum(text.has(w) for w in words)
-    return found == len(words) if len(words) <= 3 else found * 4 >= len(words) * 3
+
+    def __init__(self, stored: Sequence[StoredPaper]) -> None:
+        self.papers = {s.paper_id: s for s in stored}
+        self.postings: dict[str, set[int]] = {}
+        for s in stored:
+            for word in set(_WORD.findall(f"{s.paper.title} {s.paper.abstract}".casefold())):
+                self.postings.setdefault(word, set()).add(s.paper_id)
+        self.vocabulary = sorted(self.postings)
+        self._prefixes: dict[str, set[int]] = {}
+        self._flat: dict[int, str] = {}
+
+    def with_word(self, word: str) -> set[int]:
+        """Papers with a word starting like this one: "models" finds "model" and "modelling"."""
+        stem = _stem(word)
+        found = self._prefixes.get(stem)
+        if found is None:
+            found = set()
+            at = bisect.bisect_left(self.vocabulary, stem)
+            while at < len(self.vocabulary) and self.vocabulary[at].startswith(stem):
+                found |= self.postings[self.vocabulary[at]]
+                at += 1
+            self._prefixes[stem] = found
+        return found
+
+    def says(self, paper_id: int, phrase: str) -> bool:
+        flat = self._flat.get(paper_id)
+        if flat is None:
+            paper = self.papers[paper_id].paper
+            flat = " ".join(_WORD.findall(f"{paper.title} {paper.abstract}".casefold()))
+            self._flat[paper_id] = flat
+        return f" {' '.join(_WORD.findall(phrase.casefold()))} " in f" {flat} "
+
+    def matching(self, parsed: ParsedQuery) -> set[int]:
+        """Papers with every phrase and the words: all of up to three, three in four of more."""
+        terms = [w for t in parsed.terms for w in _WORD.findall(t.casefold())]
+        words = [w for w in terms if w not in _STOP] or terms
+        if not words:
+            found = set(self.papers)
+        elif len(words) <= 3:
+            found = set.intersection(*(self.with_word(w) for w in words))
+        else:
+            hits = Counter(pid for w in words for pid in self.with_word(w))
+            found = {pid for pid, n in hits.items() if n * 4 >= len(words) * 3}
+        for phrase in parsed.phrases:
+            found = {pid for pid in found if self.says(pid, phrase)}
+        return {pid for pid in found if _passes_filters(parsed, pid, self)}
 
 
-def _passes_filters(parsed: ParsedQuery, paper: Paper, text: _Text) -> bool:
-    """The query's operators, for papers the index has not seen yet."""
+def _passes_filters(parsed: ParsedQuery, paper_id: int, words: _Words) -> bool:
+    """The query's operators: categories, dates, has:code, authors, exclusions."""
+    paper = words.papers[paper_id].paper
     if parsed.categories and not any(
         c == want or c.startswith(want + ".")
         for c in paper.categories
@@ -308,51 +390,41 @@ def _passes_filters(parsed: ParsedQuery, paper: Paper, text: _Text) -> bool:
     names = " ".join(paper.authors).casefold()
     if any(a.casefold() not in names for a in parsed.authors):
         return False
-    return not any(text.has_phrase(x) for x in parsed.excluded)
+    return not any(words.says(paper_id, x) for x in parsed.excluded)
 
 
 def _search_hits(
     ranker: Ranker | None, texts: Sequence[str], stored: Sequence[StoredPaper], today: dt.date
 ) -> dict[str, list[int]]:
-    """Each saved search's matches among the new papers, best first; each search runs once."""
+    """Each saved search's matches among the new papers, best first; each search runs once.
+
+    The search index gives the order (BM25, as the site's search box); papers
+    it does not hold yet come after, most popular first.
+    """
     if not texts or not stored:
         return {}
-    by_id = {s.paper_id: s for s in stored}
-    indexed = _indexed(ranker, list(by_id))
-    # Papers the index has not taken in yet, or that its date filter cannot see.
-    unindexed = [s for s in stored if s.paper_id not in indexed or s.paper.announced is None]
+    words = _Words(stored)
     days = [s.paper.announced for s in stored if s.paper.announced is not None]
     earliest = min(days) if days else None
-    texts_of: dict[int, _Text] = {}
-
-    def text_of(paper_id: int) -> _Text:
-        found = texts_of.get(paper_id)
-        if found is None:
-            found = texts_of[paper_id] = _Text(by_id[paper_id].paper)
-        return found
-
     hits: dict[str, list[int]] = {}
-    for query in texts:
-        parsed = parse_query(query, today=today)
+    for text in texts:
+        parsed = parse_query(text, today=today)
         if parsed.arxiv_id is not None:
-            hits[query] = [s.paper_id for s in stored if s.paper.arxiv_id == parsed.arxiv_id]
+            hits[text] = [s.paper_id for s in stored if s.paper.arxiv_id == parsed.arxiv_id]
             continue
         if parsed.is_empty:
             continue
-        found = _ranked_ids(ranker, parsed, earliest) if ranker is not None and indexed else []
-        ranked = [i for i in found if i in by_id and _covers(parsed, text_of(i))]
-        late = [
-            s for s in unindexed
-            if _covers(parsed, text_of(s.paper_id))
-            and _passes_filters(parsed, s.paper, text_of(s.paper_id))
-        ]  # fmt: skip
-        late.sort(key=lambda s: -s.popularity)
-        hits[query] = list(dict.fromkeys([*ranked, *(s.paper_id for s in late)]))
+        found = words.matching(parsed)
+        ranked: list[int] = []
+        if ranker is not None and len(found) > 1:
+            ranked = [i for i in _ranked_ids(ranker, parsed, earliest) if i in found]
+        rest = sorted(found.difference(ranked), key=lambda i: (-words.papers[i].popularity, -i))
+        hits[text] = ranked + rest
     return hits
 
 
 def _ranked_ids(ranker: Ranker, parsed: ParsedQuery, earliest: dt.date | None) -> list[int]:
-    """Lexical matches (BM25 order) announced no earlier than the new papers."""
+    """Lexical matches in BM25 order, announced no earlier than the new papers."""
     since = parsed.since
     if earliest is not None and (since is None or earliest > since):
         since = earliest
@@ -362,13 +434,3 @@ def _ranked_ids(ranker: Ranker, parsed: ParsedQuery, earliest: dt.date | None) -
         limit=_SEARCH_DEPTH,
     )
     return ids
-
-
-def _indexed(ranker: Ranker | None, paper_ids: Iterable[int]) -> set[int]:
-    """Which of these papers the search index holds."""
-    if ranker is None:
-        return set()
-    wanted = np.fromiter(paper_ids, dtype=np.int64)
-    catalog = ranker.index.catalog
-    held = catalog.ids if len(catalog) else np.array(ranker.index.lexical.all_ids())
-    return set(wanted[np.isin(wanted, held)].tolist())

@@ -54,6 +54,7 @@ _MAX_HEADER_LINE = 998  # RFC 5322
 _SLOT = re.compile(r"@@([a-z_]+[0-9.]*)@@")
 _REASON_MARK = "\x1f"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_TO_SPACE = dict.fromkeys([*range(0x20), 0x7F], " ")
 # What may never be in a URL that becomes a header: whitespace, controls, and
 # the brackets and quotes that would end the <...> around it.
 _UNSAFE_URL = re.compile(r"[\x00-\x20\x7f-\x9f<>\"'\\]")
@@ -118,7 +119,7 @@ def _block_inliner() -> css_inline.CSSInliner:
 
 def _one_line(text: str) -> str:
     """Text on one line: no line breaks, tabs or other control characters survive."""
-    return " ".join(_CONTROL.sub(" ", text).split())
+    return " ".join(text.translate(_CONTROL_TO_SPACE).split())
 
 
 def _web_link(url: str | None) -> str | None:

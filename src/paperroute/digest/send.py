@@ -26,7 +26,14 @@ from sqlalchemy import Connection, Engine
 
 from paperroute.config import Settings
 from paperroute.mailer import valid_email
-from paperroute.store.outbox import OutboxRow, claim_next, mark_failed, mark_retry, mark_sent
+from paperroute.store.outbox import (
+    OutboxRow,
+    claim_next,
+    mark_failed,
+    mark_retry,
+    mark_sent,
+    mark_unsubscribed,
+)
 from paperroute.store.subscribers import get_subscriber
 
 __all__ = [
@@ -296,7 +303,10 @@ class _Run:
                 reason, recipient = _unsendable(conn, row)
                 if reason is None and row.message is not None:
                     return row, recipient, row.message
-                mark_failed(conn, row.id, reason or "no message stored")
+                if reason == UNSUBSCRIBED:
+                    mark_unsubscribed(conn, row.id)
+                else:
+                    mark_failed(conn, row.id, reason or "no message stored")
             if reason == UNSUBSCRIBED:
                 self.result.unsubscribed += 1
             else:
@@ -387,9 +397,10 @@ def send_due(
     run = _Run(engine, transport, sender, policy or SendPolicy(), clock, until_subscriber)
     pacer = _Pacer(run.policy.rate, sleep, monotonic)
     try:
-        while (job := run.take()) is not None:
-            pacer.wait()
-            if not run.deliver(*job) or job[0].subscriber_id == until_subscriber:
+        while True:
+            pacer.wait()  # before the claim: the unsubscribe check stays right before the send
+            job = run.take()
+            if job is None or not run.deliver(*job) or job[0].subscriber_id == until_subscriber:
                 break
     finally:
         transport.close()

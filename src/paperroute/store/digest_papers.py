@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, update
 
 from paperroute.domain import Paper
 from paperroute.store.papers import get_papers_by_ids
-from paperroute.store.schema import as_utc, dismissals, papers, votes
+from paperroute.store.schema import as_utc, dismissals, papers, subscribers, votes
 
-__all__ = ["StoredPaper", "dismissed_since", "papers_stored_between"]
+__all__ = ["StoredPaper", "dismissed_since", "hold_subscribers", "papers_stored_between"]
 
 _CHUNK = 2000  # ids per IN list: well under SQLite's limit on bound parameters
 
@@ -69,3 +70,18 @@ def dismissed_since(conn: Connection, after: dt.datetime) -> dict[int, set[int]]
     for user_id, paper_id in rows:
         found.setdefault(user_id, set()).add(paper_id)
     return found
+
+
+def hold_subscribers(conn: Connection, subscriber_ids: Sequence[int]) -> None:
+    """Write-lock these subscribers' rows until the transaction ends.
+
+    A second builder of the same digests waits here, then finds their periods
+    done. On SQLite this write also opens the transaction for real: the
+    driver begins one only before a write, so a savepoint taken first (as the
+    outbox's insert takes one) would be committed by its own release.
+    """
+    conn.execute(
+        update(subscribers)
+        .where(subscribers.c.id.in_(list(subscriber_ids)))
+        .values(papers_after=subscribers.c.papers_after)
+    )

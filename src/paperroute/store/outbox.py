@@ -1,6 +1,8 @@
 """The digest outbox: a row per (subscriber, period) before anything is sent, claimed to send.
 
-States: pending -> sending (claimed until a moment) -> sent | failed; pending
+States: pending -> sending (claimed until a moment) -> sent | failed |
+unsubscribed (the reader left after it was queued); skipped for an empty
+digest, never sent; pending
 again, later, after a temporary failure. A claim that outlives its sender
 (the process died) expires and the row is taken again.
 """
@@ -26,6 +28,7 @@ __all__ = [
     "mark_failed",
     "mark_retry",
     "mark_sent",
+    "mark_unsubscribed",
     "outbox_stats",
     "periods_done",
 ]
@@ -161,6 +164,15 @@ def mark_failed(conn: Connection, row_id: int, error: str) -> None:
         update(digest_outbox)
         .where(digest_outbox.c.id == row_id)
         .values(status="failed", claimed_until=None, error=error[:2000])
+    )
+
+
+def mark_unsubscribed(conn: Connection, row_id: int) -> None:
+    """The subscriber left after the digest was queued: closed, never sent."""
+    conn.execute(
+        update(digest_outbox)
+        .where(digest_outbox.c.id == row_id)
+        .values(status="unsubscribed", claimed_until=None, error=None)
     )
 
 
