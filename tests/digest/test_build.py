@@ -15,7 +15,13 @@ from sqlalchemy import Engine, select
 
 from paperroute.config import Settings
 from paperroute.digest import build as digest_build
-from paperroute.digest.build import SETTLE, BuildCounts, build_digests, preview_digest
+from paperroute.digest.build import (
+    SETTLE,
+    BuildCounts,
+    build_digests,
+    preview_digest,
+    preview_digests,
+)
 from paperroute.digest.compose import Pool, Recommendation
 from paperroute.index.sync import open_index, sync_index
 from paperroute.ingest.normalize import build_paper
@@ -306,6 +312,11 @@ def test_recommendations_and_the_preview_use_the_same_parts(
     assert [(s.kind, [i.paper_id for i in s.items]) for s in digest.sections] == [
         ("search", [ids["2603.00003"]]), ("recommended", [ids["2603.00002"]]),
     ]  # fmt: skip
+    with engine.connect() as conn:
+        other = get_subscriber(conn, subscribe(engine, "other@example.org", categories=("cs.CL",)))
+        assert other is not None
+        both = preview_digests(conn, ranker, [subscriber, other], NOW, recommend=recommend)
+    assert both[sid] == digest and both[other.id] is not None
     assert outbox(engine) == {}  # a preview writes nothing
     build(engine, ranker, recommend=recommend)
     assert paper_ids(outbox(engine)[sid][0]) == digest.paper_ids

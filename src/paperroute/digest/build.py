@@ -64,9 +64,11 @@ SETTLE = dt.timedelta(minutes=5)
 LOOKBACK = dt.timedelta(days=14)
 _SEARCH_DEPTH = 5000
 _CHUNK = 2000
-# Subscribers written per transaction: each is still all-or-nothing with its
-# papers_after, and one commit per subscriber cost ~1 ms on SQLite, more on
-# PostgreSQL. Small, so the write lock is held a few milliseconds at most.
+# Subscribers written per transaction (their mails rendered before it starts):
+# every row goes in with its papers_after move or not at all, as with one
+# transaction each, but a commit per subscriber cost more than the rest of the
+# write (~1 ms on SQLite, a WAL flush on PostgreSQL). Small, so the write lock
+# is held for milliseconds.
 WRITE_BATCH = 20
 _NONE: frozenset[int] = frozenset()
 

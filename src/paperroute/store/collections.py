@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Row, delete, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
+from paperroute.store.inserts import insert_or_ignore
 from paperroute.store.schema import as_utc, collection_papers, collections
 
 __all__ = [
@@ -114,14 +114,8 @@ def delete_collection(conn: Connection, collection_id: int) -> None:
 
 def add_paper(conn: Connection, collection_id: int, paper_id: int, now: dt.datetime) -> bool:
     """Put a paper in a collection; False if it was there already."""
-    try:
-        with conn.begin_nested():
-            conn.execute(
-                insert(collection_papers).values(
-                    collection_id=collection_id, paper_id=paper_id, added_at=now
-                )
-            )
-    except IntegrityError:
+    row = {"collection_id": collection_id, "paper_id": paper_id, "added_at": now}
+    if not insert_or_ignore(conn, collection_papers, row):
         return False
     conn.execute(
         update(collections).where(collections.c.id == collection_id).values(updated_at=now)

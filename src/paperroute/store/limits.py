@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import Connection, delete, select, update
-from sqlalchemy.exc import IntegrityError
 
+from paperroute.store.inserts import insert_or_ignore
 from paperroute.store.schema import as_utc, rate_limits
 
 __all__ = ["hit"]
@@ -26,9 +26,6 @@ def hit(conn: Connection, key: str, now: dt.datetime, *, window: dt.timedelta) -
     # Opening a window is rare: the moment to forget windows long closed.
     stale = rate_limits.c.window_start < now - max(window, STALE_AFTER)
     conn.execute(delete(rate_limits).where((rate_limits.c.key == key) | stale))
-    try:
-        with conn.begin_nested():
-            conn.execute(rate_limits.insert().values(key=key, window_start=now, hits=1))
-    except IntegrityError:  # another request opened the window first
-        return hit(conn, key, now, window=window)
+    if not insert_or_ignore(conn, rate_limits, {"key": key, "window_start": now, "hits": 1}):
+        return hit(conn, key, now, window=window)  # another request opened the window first
     return 1

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Row, and_, func, or_, select, update
 
+from paperroute.store.inserts import insert_or_ignore
 from paperroute.store.schema import as_utc, digest_outbox, subscribers
 
 __all__ = [
@@ -74,16 +74,12 @@ def enqueue_digest(
     to send is recorded as "skipped" so it is not composed again.
     """
     status = "pending" if message is not None else "skipped"
-    try:
-        with conn.begin_nested():
-            conn.execute(
-                insert(digest_outbox).values(
-                    subscriber_id=subscriber_id, period=period, status=status, created_at=now,
-                    papers_until=papers_until, paper_ids=orjson.dumps(list(paper_ids)).decode(),
-                    message_id=message_id, message=message, attempts=0, next_attempt_at=now,
-                )
-            )  # fmt: skip
-    except IntegrityError:
+    row = {
+        "subscriber_id": subscriber_id, "period": period, "status": status, "created_at": now,
+        "papers_until": papers_until, "paper_ids": orjson.dumps(list(paper_ids)).decode(),
+        "message_id": message_id, "message": message, "attempts": 0, "next_attempt_at": now,
+    }  # fmt: skip
+    if not insert_or_ignore(conn, digest_outbox, row):
         return False
     conn.execute(
         update(subscribers)

@@ -6,8 +6,8 @@ import datetime as dt
 from collections.abc import Sequence
 
 from sqlalchemy import Connection, select
-from sqlalchemy.exc import IntegrityError
 
+from paperroute.store.inserts import insert_or_ignore
 from paperroute.store.schema import submissions, users
 
 __all__ = ["record_submission", "submitters"]
@@ -15,13 +15,8 @@ __all__ = ["record_submission", "submitters"]
 
 def record_submission(conn: Connection, paper_id: int, user_id: int, now: dt.datetime) -> None:
     """Remember the first submitter of a paper; later submissions change nothing."""
-    try:
-        with conn.begin_nested():
-            conn.execute(
-                submissions.insert().values(paper_id=paper_id, user_id=user_id, submitted_at=now)
-            )
-    except IntegrityError:
-        pass
+    row = {"paper_id": paper_id, "user_id": user_id, "submitted_at": now}
+    insert_or_ignore(conn, submissions, row)
 
 
 def submitters(conn: Connection, paper_ids: Sequence[int]) -> dict[int, str]:

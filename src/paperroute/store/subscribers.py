@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Row, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Row, func, select, update
 
+from paperroute.store.inserts import insert_or_ignore
 from paperroute.store.schema import as_utc, subscribers
 
 __all__ = [
@@ -113,12 +113,8 @@ def add_subscriber(
     """
     email = email.lower()
     values = _preference_values(preferences or Preferences())
-    try:
-        with conn.begin_nested():
-            conn.execute(
-                insert(subscribers).values(email=email, created_at=now, user_id=user_id, **values)
-            )
-    except IntegrityError:
+    row = {"email": email, "created_at": now, "user_id": user_id, **values}
+    if not insert_or_ignore(conn, subscribers, row):
         existing = get_subscriber_by_email(conn, email)
         assert existing is not None
         if existing.unsubscribed_at is not None:

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Row, delete, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
+from paperroute.store.inserts import insert_or_ignore
 from paperroute.store.schema import (
     api_tokens,
     as_utc,
@@ -67,13 +67,8 @@ def signing_secret(conn: Connection) -> str:
     value = stored.scalar_one_or_none()
     if value is not None:
         return value
-    try:
-        with conn.begin_nested():
-            conn.execute(
-                insert(site_secrets).values(name="signing", value=secrets.token_urlsafe(48))
-            )
-    except IntegrityError:
-        pass  # another process made it first: use theirs
+    # Another process may make it at the same moment: then theirs is used.
+    insert_or_ignore(conn, site_secrets, {"name": "signing", "value": secrets.token_urlsafe(48)})
     stored = conn.execute(select(site_secrets.c.value).where(site_secrets.c.name == "signing"))
     return stored.scalar_one()
 
@@ -93,15 +88,9 @@ def add_user(conn: Connection, email: str, now: dt.datetime, *, is_admin: bool =
     email = email.lower()
     existing = get_user_by_email(conn, email)
     if existing is None:
-        try:
-            with conn.begin_nested():
-                conn.execute(
-                    insert(users).values(
-                        email=email, is_admin=is_admin, created_at=now, seen_before=now
-                    )
-                )
-        except IntegrityError:
-            pass  # created at the same moment by another request
+        # Created at the same moment by another request: then that one is used.
+        row = {"email": email, "is_admin": is_admin, "created_at": now, "seen_before": now}
+        insert_or_ignore(conn, users, row)
     if is_admin:
         conn.execute(update(users).where(users.c.email == email).values(is_admin=True))
     user = get_user_by_email(conn, email)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, Table, delete, func, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Table, delete, func, select
 
+from paperroute.store.inserts import insert_or_ignore
 from paperroute.store.schema import dismissals, votes
 
 __all__ = [
@@ -23,12 +23,9 @@ __all__ = [
 
 def _mark(conn: Connection, table: Table, user_id: int, paper_id: int, now: dt.datetime) -> bool:
     """Add the user's mark on a paper; False if it was already there (never a second row)."""
-    try:
-        with conn.begin_nested():
-            conn.execute(insert(table).values(user_id=user_id, paper_id=paper_id, created_at=now))
-    except IntegrityError:
-        return False
-    return True
+    return insert_or_ignore(
+        conn, table, {"user_id": user_id, "paper_id": paper_id, "created_at": now}
+    )
 
 
 def _unmark(conn: Connection, table: Table, user_id: int, paper_id: int) -> bool:
