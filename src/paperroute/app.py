@@ -15,6 +15,7 @@ from paperroute.mailer import Mailer, make_mailer
 from paperroute.search.live import LiveSearch
 from paperroute.store.db import check_schema, make_engine
 from paperroute.web import errors
+from paperroute.web.page_cache import PageCache
 from paperroute.web.routes import install_routes
 from paperroute.web.security import SecurityHeaders
 
@@ -59,6 +60,7 @@ def create_app(
     app.state.mailer = mailer or make_mailer(settings)
     load = (lambda: embedder) if embedder else partial(load_embedder, settings.embedder)
     app.state.search = LiveSearch(engine, settings.index_root, load)
+    app.state.page_cache = PageCache()
     errors.install(app)
     install_routes(app)
     app.add_middleware(SecurityHeaders, secure_cookies=settings.secure_cookies)

@@ -70,7 +70,7 @@ class Site:
     clock: Clock
     engine: Engine
 
-    def csrf(self, path: str = "/") -> str:
+    def csrf(self, path: str = "/signin") -> str:
         page = self.client.get(path)
         found = re.search(r'name="csrf" value="([^"]+)"', page.text) or re.search(
             r'data-csrf="([^"]+)"', page.text

@@ -12,7 +12,7 @@ from tests.conftest import FIXTURES
 from tests.web.conftest import Site
 
 
-def _post(site: Site, path: str, page: str = "/", **data: str) -> int:
+def _post(site: Site, path: str, page: str = "/signin", **data: str) -> int:
     response = site.client.post(
         path, data={"csrf": site.csrf(page), **data}, follow_redirects=False
     )

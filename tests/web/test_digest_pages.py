@@ -145,7 +145,7 @@ def test_an_active_address_is_not_revealed(site: Site) -> None:
 def test_tampered_and_expired_links_change_nothing(site: Site) -> None:
     assert _subscribe(site, "late@example.org") == 200
     confirm = _path_in(_text(_mails_to(site, "late@example.org")[0]), "confirm")
-    csrf = site.csrf("/")
+    csrf = site.csrf()
     sid, expires, mac = confirm.rsplit("/", 1)[1].split(".")
     forged = [
         f"/digest/confirm/{sid}.{int(expires) + 86400}.{mac}",

@@ -91,3 +91,13 @@ def test_recently_added_lists_papers_without_a_date(client: TestClient, engine: 
     page = client.get("/added").text
     assert page.index("A Listed Paper Without Id") < page.index("Paper number 1")
     assert "A Listed Paper Without Id" not in client.get("/").text
+
+
+def test_anonymous_pages_are_cached_briefly_and_hold_no_form_token(client: TestClient) -> None:
+    first = client.get("/papers/2503.00003")
+    assert 'name="csrf"' not in first.text and "data-csrf" not in first.text
+    cache = client.app.state.page_cache  # type: ignore[attr-defined]
+    assert cache.get("/papers/2503.00003?") is not None
+    second = client.get("/papers/2503.00003")
+    assert second.text == first.text
+    assert second.headers["content-security-policy"]  # headers are added, not cached

@@ -179,10 +179,23 @@ def mailer_of(request: Request) -> Mailer:
 
 
 def render(
-    request: Request, conn: Connection, name: str, context: dict[str, Any], status: int = 200
+    request: Request,
+    conn: Connection,
+    name: str,
+    context: dict[str, Any],
+    status: int = 200,
+    *,
+    public: bool = False,
 ) -> Response:
-    """A page with what every template needs: the visitor and a CSRF token for its forms."""
+    """A page with what every template needs: the visitor and a CSRF token for its forms.
+
+    A `public` page shown to someone not signed in has no forms, so no token:
+    it is the same for every such visitor and can be cached (web.page_cache).
+    """
+    user = getattr(request.state, "user", None)
     cookie = csrf_cookie(request)
-    token = csrf_token_for(site_secret(request, conn), cookie) if cookie else ""
-    base = {"user": getattr(request.state, "user", None), "csrf_token": token}
+    token = ""
+    if cookie and not (public and user is None):
+        token = csrf_token_for(site_secret(request, conn), cookie)
+    base = {"user": user, "csrf_token": token}
     return templates.TemplateResponse(request, name, base | context, status_code=status)

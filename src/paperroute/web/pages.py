@@ -17,6 +17,7 @@ from paperroute.store import users as user_store
 from paperroute.store import votes as vote_store
 from paperroute.web.deps import Conn, Now, OptionalDate, Search, Visitor, render
 from paperroute.web.listing import make_entries
+from paperroute.web.page_cache import cached_page
 
 __all__ = ["router"]
 
@@ -83,21 +84,26 @@ def feed_page(
     """The papers of a day, week or month: the newest with papers by default."""
     if user is not None and (user.last_visit is None or now - user.last_visit > VISIT_RESOLUTION):
         user = user_store.mark_visit(conn, user, now, gap=VISIT_GAP)
+        request.state.user = user
         conn.commit()
-    day = date or paper_store.latest_announced(conn)
-    context: dict[str, object] = {"view": view, "sort": sort, "page": page,
-                                  "page_size": PAGE_SIZE, "period": None, "entries": []}  # fmt: skip
-    if day is not None:
-        period = period_around(view, day)
-        listing = paper_store.list_papers(
-            conn, since=period.start, until=period.end, order=ORDERS[sort],
-            limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
-        )  # fmt: skip
-        previous, following = _neighbours(conn, period)
-        entries = make_entries(conn, listing.papers, listing.ids, user, added=listing.added)
-        context |= {"period": period, "listing": listing, "entries": entries,
-                    "previous": previous, "following": following}  # fmt: skip
-    return render(request, conn, "day.html", context)
+
+    def make() -> Response:
+        day = date or paper_store.latest_announced(conn)
+        context: dict[str, object] = {"view": view, "sort": sort, "page": page,
+                                      "page_size": PAGE_SIZE, "period": None, "entries": []}  # fmt: skip
+        if day is not None:
+            period = period_around(view, day)
+            listing = paper_store.list_papers(
+                conn, since=period.start, until=period.end, order=ORDERS[sort],
+                limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
+            )  # fmt: skip
+            previous, following = _neighbours(conn, period)
+            entries = make_entries(conn, listing.papers, listing.ids, user, added=listing.added)
+            context |= {"period": period, "listing": listing, "entries": entries,
+                        "previous": previous, "following": following}  # fmt: skip
+        return render(request, conn, "day.html", context, public=True)
+
+    return cached_page(request, user is not None, make)
 
 
 def _listing_page(
@@ -154,6 +160,14 @@ def paper_page(
     request: Request, conn: Conn, user: Visitor, search: Search, paper_ref: str
 ) -> Response:
     """A paper with its versions, similar papers, votes and collections; `.bib` downloads BibTeX."""
+    return cached_page(
+        request, user is not None, lambda: _paper_page(request, conn, user, search, paper_ref)
+    )
+
+
+def _paper_page(
+    request: Request, conn: Conn, user: Visitor, search: Search, paper_ref: str
+) -> Response:
     as_bibtex = paper_ref.endswith(".bib")
     ref = paper_ref.removesuffix(".bib")
     ids = paper_store.ids_for_refs(conn, [ref])
@@ -186,4 +200,4 @@ def paper_page(
         context["dismissed"] = paper_id in vote_store.dismissed_ids(conn, user.id, [paper_id])
         context["collections"] = collection_store.list_collections(conn, user.id)
         context["in_collections"] = collection_store.collections_with_paper(conn, user.id, paper_id)
-    return render(request, conn, "paper.html", context)
+    return render(request, conn, "paper.html", context, public=True)
