@@ -158,7 +158,7 @@ def load_site(args: argparse.Namespace, work: Path, env: dict[str, str], db_url:
     """The corpus (or its first --limit papers) loaded and indexed; what each step took."""
     subset = work / "corpus.jsonl"
     prep = prepare_corpus(args.corpus, subset, args.limit, args.cache, cached_only=False)
-    if prep["uncached"]:
+    if prep["uncached"] and not args.synthetic_uncached:
         print(f"{prep['uncached']:,} of {prep['papers']:,} papers are not in the vector cache: "
               "the index rebuild embeds them for real (about 20 papers/s).")  # fmt: skip
     seconds = {"init": run_cli(env, "init")}

@@ -1,4 +1,4 @@
-"""Rendered pages for visitors who are not signed in, kept for a few seconds per process.
+"""Rendered pages for visitors who are not signed in, kept for half a minute per process.
 
 Such a page is the same for every anonymous visitor (it holds no form token),
 so the busiest pages cost a dictionary lookup instead of queries and
@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 __all__ = ["PageCache", "cached_page"]
 
-TTL = 10.0
+TTL = 30.0
 MAX_PAGES = 1000  # about 50 MB at the largest pages (a day of 50 abstracts)
 
 
