@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.runtime-installed
 DEV := $(VENV)/.dev-installed
 
-.PHONY: demo test lint format bench bench-search clean docs
+.PHONY: demo test lint format bench bench-search bench-web clean docs
 
 $(RUNTIME): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,3 +44,7 @@ docs: $(DEV)  ## docs/cli.md from the commands' own help (a test checks it is cu
 bench-search: $(DEV)  ## bench/search.py: index build, query latency at 54k and 1M (needs bench/embed_corpus.py first)
 	$(BIN)/python bench/embed_corpus.py
 	$(BIN)/python bench/search.py
+
+bench-web: $(DEV)  ## bench/web.py: the site served with 2 workers under load from wrk, 54k papers (installs wrk from Debian if missing)
+	@command -v wrk >/dev/null || $$([ "$$(id -u)" = 0 ] || echo sudo) sh -c 'apt-get update -qq && apt-get install -y wrk'
+	$(BIN)/python bench/web.py --synthetic-uncached  # papers not yet in bench/cache get random vectors, said in the output
