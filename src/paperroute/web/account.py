@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy import Connection
 
 from paperroute.bibtex import bibtex_entries
 from paperroute.ingest.http import FetchError, FetchPolicy, PoliteClient
@@ -59,6 +61,24 @@ def _back(request: Request, fallback: str, **state: object) -> Response:
     return RedirectResponse(safe_next(target), status_code=303)
 
 
+def _set_mark(
+    conn: Conn,
+    mark: Callable[[Connection, int, int, dt.datetime], bool],
+    unmark: Callable[[Connection, int, int], bool],
+    user: User,
+    paper_id: int,
+    now: dt.datetime,
+    *,
+    on: bool,
+) -> None:
+    """Put the reader's mark (a vote, "not interested") on a paper or take it off."""
+    if on:
+        mark(conn, user.id, paper_id, now)
+    else:
+        unmark(conn, user.id, paper_id)
+    conn.commit()
+
+
 @router.post("/papers/{paper_ref:path}/vote", dependencies=[CsrfChecked])
 def vote(
     request: Request,
@@ -70,11 +90,7 @@ def vote(
 ) -> Response:
     """Vote for a paper, or take the vote back (`undo`); one vote per reader per paper."""
     paper_id = _paper_id(conn, paper_ref)
-    if undo:
-        vote_store.unvote(conn, user.id, paper_id)
-    else:
-        vote_store.vote(conn, user.id, paper_id, now)
-    conn.commit()
+    _set_mark(conn, vote_store.vote, vote_store.unvote, user, paper_id, now, on=not undo)
     paper = paper_store.get_papers_by_ids(conn, [paper_id])[paper_id]
     votes = vote_store.count_votes(conn, [paper_id]).get(paper_id, 0) + (paper.upvotes or 0)
     return _back(request, f"/papers/{paper_ref}", voted=not undo, votes=votes)
@@ -91,11 +107,7 @@ def dismiss(
 ) -> Response:
     """Mark a paper "not interested": it leaves the reader's lists (undo brings it back)."""
     paper_id = _paper_id(conn, paper_ref)
-    if undo:
-        vote_store.undismiss(conn, user.id, paper_id)
-    else:
-        vote_store.dismiss(conn, user.id, paper_id, now)
-    conn.commit()
+    _set_mark(conn, vote_store.dismiss, vote_store.undismiss, user, paper_id, now, on=not undo)
     return _back(request, f"/papers/{paper_ref}", dismissed=not undo)
 
 
