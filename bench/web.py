@@ -10,7 +10,8 @@ whose text is not cached is embedded for real by the rebuild: slow). Then runs
 ENDPOINTS from wrk (Debian package `wrk`), a separate process, for --seconds
 after a warm-up. A placeholder in a path takes the next value on each request:
 {paper} real arXiv ids of the corpus, {query} search-box queries made from it
-(bench/search_queries.py). Errors are socket errors, timeouts and every
+(bench/search_queries.py), {n} a token new on every request (it misses the page
+cache, as a signed-in reader always does). Errors are socket errors, timeouts and every
 response that is not 2xx. Baseline in the same run, from the same server and
 middleware: a static file, the floor of the framework on this machine.
 
@@ -85,10 +86,14 @@ class Endpoint:
 
 
 # The site's routes still grow: add a row here, or pass --path, to measure another one.
+# Anonymous pages come from a page cache (web/page_cache.py) once made; {n}, a token new on
+# every request, misses it, as every page a signed-in reader sees does.
 ENDPOINTS = (
     Endpoint("static file (baseline)", "/static/site.css", "baseline"),
     Endpoint("feed", "/", "page"),
+    Endpoint("feed, uncached", "/?uncached={n}", "page"),
     Endpoint("paper page", "/papers/{paper}", "page"),
+    Endpoint("paper page, uncached", "/papers/{paper}?uncached={n}", "page"),
     Endpoint("search", "/search?q={query}"),
     Endpoint("HF API daily papers", "/api/daily_papers"),
 )
@@ -104,6 +109,7 @@ statuses = {}
 
 function setup(thread)
   thread:set("first", #threads * 7)  -- each thread starts elsewhere in the list
+  thread:set("tag", #threads)
   table.insert(threads, thread)
 end
 
@@ -113,7 +119,8 @@ end
 
 function request()
   n = n + 1
-  return wrk.format("GET", paths[n %% #paths + 1])
+  local path = string.gsub(paths[n %% #paths + 1], "{n}", tag .. "-" .. n)
+  return wrk.format("GET", path)
 end
 
 function response(status, headers, body)
@@ -214,13 +221,15 @@ def placeholder_values(subset: Path, count: int, seed: int) -> dict[str, list[st
 
 
 def expand(path: str, values: dict[str, list[str]]) -> list[str]:
-    """The paths a request cycles through: one per value of the path's placeholders."""
-    names = [name for _, name, _, _ in string.Formatter().parse(path) if name]
+    """The paths a request cycles through: one per value of the path's placeholders.
+    {n} is left for wrk, which puts a new token there on every request."""
+    names = [name for _, name, _, _ in string.Formatter().parse(path) if name and name != "n"]
     unknown = set(names) - set(values)
     if unknown:
         sys.exit(f"{path}: no values for {', '.join(sorted(unknown))}; known: {', '.join(values)}")
     count = max((len(values[name]) for name in names), default=1)
-    return [path.format(**{k: values[k][i % len(values[k])] for k in names}) for i in range(count)]
+    return [path.format(n="{n}", **{k: values[k][i % len(values[k])] for k in names})
+            for i in range(count)]  # fmt: skip
 
 
 # --- the server ------------------------------------------------------------------------
@@ -438,8 +447,10 @@ LIBRARY_STEPS = ("Connection.execute", "do_execute", "Template.render", "Templat
                  "fetchall", "dump_json", "jsonable_encoder", "serialize_response")  # fmt: skip
 
 
-# Top frames of a thread that waits: the event loop between events, an idle pool thread.
-IDLE = ("EpollSelector.select ", "Condition.wait ", "Connection._recv ", "Connection.poll ")
+# Top frames of a thread that waits: the event loop between events (uvloop waits in C, under
+# Runner.run), an idle pool thread, a worker's health-check thread.
+IDLE = ("Runner.run ", "EpollSelector.select ", "Condition.wait ", "Connection._recv ",
+        "Connection.poll ")  # fmt: skip
 # "(/…/site-packages/pkg/mod.py:12)" -> "(pkg/mod.py)": one entry per function.
 SOURCE = re.compile(r"\((?:.*/(?:site-packages|src|python3\.\d+)/)?(.*?):\d+\)$")
 

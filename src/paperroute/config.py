@@ -35,6 +35,13 @@ class Settings(BaseSettings):
     smtp_user: str | None = None
     smtp_password: str | None = None
     mail_from: str = "paperroute <paperroute@localhost>"
+    smtp_timeout: float = 30.0  # seconds for the server to answer one command
+    # The digest sender (`paperroute digest send`): mails a second (0: as fast
+    # as the server takes them), seconds a digest being sent stays claimed (a
+    # crashed sender's digests go again after it), tries before giving up.
+    digest_rate: float = 20.0
+    digest_lease: float = 600.0
+    digest_max_attempts: int = 8
     # What `paperroute worker` runs, as JSON: [{"cron": "30 1 * * 1-5",
     # "command": "ingest rss --category cs"}, ...]; times are UTC.
     schedule: list[ScheduledJob] = list(DEFAULT_SCHEDULE)

@@ -36,7 +36,7 @@ from tests.digest.test_send import (
 LEASE_SECONDS = 1.0
 SUBSCRIBERS = [f"reader{n}@example.org" for n in range(6)]
 
-# The sending half of `paperroute digest send --rate 0 --lease 1`, without the CLI's
+# The sending half of `paperroute digest send --rate 0` with a 1 s lease, without the CLI's
 # start-up time (one test kills the real command).
 SENDER_SCRIPT = f"""
 import datetime as dt, sys
@@ -80,7 +80,7 @@ class HaltingMailbox(Mailbox):
 
 def start_sender(db_url: str, port: int, *, cli: bool = False) -> subprocess.Popen[str]:
     if cli:
-        args = ["-m", "paperroute", "digest", "send", "--rate", "0", "--lease", str(LEASE_SECONDS)]
+        args = ["-m", "paperroute", "digest", "send", "--rate", "0"]
     else:
         args = ["-c", SENDER_SCRIPT, db_url, str(port)]
     env = os.environ | {
@@ -90,6 +90,7 @@ def start_sender(db_url: str, port: int, *, cli: bool = False) -> subprocess.Pop
         "PAPERROUTE_SMTP_SECURITY": "none",
         "PAPERROUTE_MAIL_FROM": f"paperroute <{SENDER}>",
         "PAPERROUTE_BASE_URL": "https://papers.example.org",
+        "PAPERROUTE_DIGEST_LEASE": str(LEASE_SECONDS),
     }
     return subprocess.Popen(
         [sys.executable, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True

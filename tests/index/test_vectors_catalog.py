@@ -22,14 +22,15 @@ def test_exact_search_upsert_delete_and_reload(tmp_path: Path) -> None:
     data = unit(50)
     index = VectorIndex.build(np.arange(100, 150), data, 16)
     ids, scores = index.search(data[7], 3)
-    assert ids[0] == 107 and scores[0] == pytest.approx(1.0, abs=1e-5)
+    # float16 storage: a score is exact to about 1e-3
+    assert ids[0] == 107 and scores[0] == pytest.approx(1.0, abs=2e-3)
     index.upsert(np.array([107]), data[8:9])
     assert len(index) == 50 and index.search(data[8], 2)[0][:2] in ([107, 108], [108, 107])
     index.delete(np.array([108, 999]))
     index.save(tmp_path / "v.faiss")
     again = VectorIndex.load(tmp_path / "v.faiss", 16)
     assert len(again) == 49 and 108 not in again.ids().tolist()
-    assert np.allclose(again.vectors_of(np.array([107])), data[8])
+    assert np.allclose(again.vectors_of(np.array([107])), data[8], atol=1e-3)
 
 
 @pytest.mark.parametrize("allowed", [[101, 140], list(range(100, 140))])

@@ -7,7 +7,15 @@ from contextlib import contextmanager
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from sqlalchemy import Engine
 
@@ -40,6 +48,12 @@ def open_store(current: Settings | None = None, *, check: bool = True) -> Genera
         yield engine
     finally:
         engine.dispose()
+
+
+def progress_bar() -> Progress:
+    """A bar with done/total and time left, gone once finished."""
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeRemainingColumn(), console=console, transient=True)  # fmt: skip
 
 
 def _describe(counts: RunCounts) -> str:

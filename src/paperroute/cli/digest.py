@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import typer
 from rich.table import Table
 from sqlalchemy import Connection, Engine
 
-from paperroute.cli.console import UserError, console, errors, open_store, settings
+from paperroute.cli.console import UserError, console, errors, open_store, progress_bar, settings
 from paperroute.config import Settings
 from paperroute.digest.build import BuildCounts, build_digests, preview_digest
 from paperroute.digest.compose import due_period, period_key
@@ -63,13 +64,11 @@ def send(
         metavar="EMAIL",
         help="Make and send only this subscriber's digest for today (or this week), now.",
     ),
-    rate: float = typer.Option(
-        20.0, min=0, help="At most this many mails a second (0: as fast as the server takes)."
-    ),
-    lease: float = typer.Option(
-        600.0,
-        min=1,
-        help="Seconds a digest being sent stays claimed; after a crash it is sent again then.",
+    rate: float | None = typer.Option(
+        None,
+        min=0,
+        help="At most this many mails a second (0: as fast as the server takes); "
+        "default: PAPERROUTE_DIGEST_RATE, else 20.",
     ),
 ) -> None:
     """Make the digests that are due, then send every digest waiting in the outbox.
@@ -88,27 +87,37 @@ def send(
             _print_plan(_plan(engine, current, now, target))
             return
         _print_built(_build(engine, current, now, target))
-        if target is not None and not _waiting_first(engine, now, target):
+        if target is not None and not _waiting(engine, now, target):
             console.print(
                 f"No digest waits for {target.email}: it went already, or nothing is new."
             )
             return
-        if not _anything_waiting(engine):
+        waiting = 1 if target else _waiting_count(engine)
+        if not waiting:
             console.print("Nothing to send.")
             return
         try:
-            result = send_due(
-                engine, SmtpTransport.from_settings(current),
-                sender=envelope_sender(current.mail_from),
-                policy=SendPolicy(rate=rate or None, lease=dt.timedelta(seconds=lease)),
-                until_subscriber=target.id if target else None,
-            )  # fmt: skip
+            with progress_bar() as progress:
+                task = progress.add_task("Sending digests", total=waiting)
+                result = send_due(
+                    engine, SmtpTransport.from_settings(current),
+                    sender=envelope_sender(current.mail_from),
+                    policy=_policy(current, rate),
+                    only_subscriber=target.id if target else None,
+                    progress=lambda r: progress.update(task, completed=r.sent + r.failed
+                                                       + r.retried + r.unsubscribed),
+                )  # fmt: skip
         except SmtpSetupError as exc:
             raise UserError(str(exc)) from exc
     _print_result(result)
     if result.stopped:
         errors.print(f"[red]error:[/] {result.stopped}; the rest wait for the next run")
         raise typer.Exit(1)
+
+
+def _policy(current: Settings, rate: float | None) -> SendPolicy:
+    policy = SendPolicy.from_settings(current)
+    return policy if rate is None else dataclasses.replace(policy, rate=rate or None)
 
 
 def _active_subscriber(engine: Engine, email: str) -> Subscriber:
@@ -141,10 +150,10 @@ def _ranker(current: Settings) -> Ranker | None:
         return None
 
 
-def _anything_waiting(engine: Engine) -> bool:
+def _waiting_count(engine: Engine) -> int:
     with engine.connect() as conn:
         periods = outbox_store.outbox_stats(conn, limit=100_000).values()
-    return any(counts.get("pending") or counts.get("sending") for counts in periods)
+    return sum(counts.get("pending", 0) + counts.get("sending", 0) for counts in periods)
 
 
 def _due(
@@ -180,27 +189,23 @@ def _build(
     def links(subscriber: Subscriber) -> tuple[str, str]:
         return subscriber_links(secret, site, subscriber.id, subscriber.email, now)
 
-    return build_digests(
-        engine, _ranker(current), current, now, links=links, base_url=site,
-        subscriber_ids=[target.id] if target else None,
-        period=period_key(target.preferences, now) if target else None,
-    )  # fmt: skip
+    ranker = _ranker(current)
+    with progress_bar() as progress:
+        task = progress.add_task("Composing digests", total=None)
+        return build_digests(
+            engine, ranker, current, now, links=links, base_url=site,
+            subscriber_ids=[target.id] if target else None,
+            period=period_key(target.preferences, now) if target else None,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )  # fmt: skip
 
 
-def _waiting_first(engine: Engine, now: dt.datetime, target: Subscriber) -> bool:
-    """Whether the target's digest waits to be sent; refuse when others wait ahead of it."""
+def _waiting(engine: Engine, now: dt.datetime, target: Subscriber) -> bool:
+    """Whether a digest of the target's waits to be sent."""
     with engine.connect() as conn, conn.begin() as transaction:
-        planned = plan_due(conn, now)
+        planned = plan_due(conn, now, target.id)
         transaction.rollback()
-    for ahead, plan in enumerate(planned):
-        if plan.recipient == target.email:
-            if ahead:
-                raise UserError(
-                    f"{ahead:,} other digests wait to be sent before {target.email}'s; "
-                    "send them all with `paperroute digest send`"
-                )
-            return True
-    return False
+    return bool(planned)
 
 
 def _plan(
@@ -209,7 +214,7 @@ def _plan(
     """What `send` would make and send now; the claims that find them are rolled back."""
     with engine.connect() as conn:
         with conn.begin() as transaction:
-            queued = plan_due(conn, now)
+            queued = plan_due(conn, now, target.id if target else None)
             transaction.rollback()
         due = _due(conn, now, target)
         new: list[PlannedDigest] = []
@@ -219,8 +224,6 @@ def _plan(
             subject = subject_for(digest, period) if digest else ""
             new.append(PlannedDigest(period, subscriber.email, subject, None,
                                      None if digest else "nothing new"))  # fmt: skip
-    if target is not None:
-        queued = [p for p in queued if p.recipient == target.email]
     return queued + new
 
 

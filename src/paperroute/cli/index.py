@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import Progress
 
-from paperroute.cli.console import console, open_store, settings
+from paperroute.cli.console import console, open_store, progress_bar, settings
 from paperroute.index.embed import load_embedder
 from paperroute.index.sync import (
     SYNC_BATCH,
@@ -19,11 +19,6 @@ from paperroute.index.sync import (
 __all__ = ["app"]
 
 app = typer.Typer(help="Build, update and check the search index.", no_args_is_help=True)
-
-
-def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeRemainingColumn(), console=console, transient=True)  # fmt: skip
 
 
 def _reporter(progress: Progress, label: str) -> SyncProgress:
@@ -45,7 +40,7 @@ def sync(
     """
     current = settings()
     embedder = load_embedder(current.embedder)
-    with open_store(current) as engine, _progress() as progress:
+    with open_store(current) as engine, progress_bar() as progress:
         index = open_index(current.index_root, embedder)
         report = _reporter(progress, "indexing")
         done = sync_index(engine, index, embedder, progress=report, batch_size=batch)
@@ -62,7 +57,7 @@ def rebuild() -> None:
     """
     current = settings()
     embedder = load_embedder(current.embedder)
-    with open_store(current) as engine, _progress() as progress:
+    with open_store(current) as engine, progress_bar() as progress:
         index = rebuild_index(
             engine, current.index_root, embedder, progress=_reporter(progress, "rebuilding")
         )

@@ -74,6 +74,7 @@ _NONE: frozenset[int] = frozenset()
 
 Links = Callable[[Subscriber], tuple[str, str]]  # -> (unsubscribe URL, manage URL)
 Recommender = Callable[[Subscriber, Pool], Sequence[Recommendation]]
+Progress = Callable[[int, int], None]  # (done, total)
 
 
 @dataclass(slots=True)
@@ -109,11 +110,13 @@ def build_digests(
     period: str | None = None,
     recommend: Recommender | None = None,
     site_name: str = "paperroute",
+    progress: Progress | None = None,
 ) -> BuildCounts:
     """Write the digest of every active subscriber whose digest is due, once per period.
 
     `period` forces that period for every selected subscriber, due or not.
     Without a search index (`ranker` None) saved searches match by words.
+    `progress(done, total)` hears of each subscriber done.
     """
     now = now.astimezone(dt.UTC)
     until = now - SETTLE
@@ -125,7 +128,9 @@ def build_digests(
     with engine.connect() as conn:
         shared = _Shared.load(conn, ranker, [j.subscriber for j in jobs], until, now.date())
     made: list[_Made] = []
-    for job in jobs:
+    for done, job in enumerate(jobs):
+        if progress is not None:
+            progress(done, len(jobs))
         subscriber = job.subscriber
         digest = shared.compose(subscriber, job.after, recommend)
         rendered = None
@@ -146,6 +151,8 @@ def build_digests(
             _write(engine, made, now, until, counts)
             made = []
     _write(engine, made, now, until, counts)
+    if progress is not None:
+        progress(len(jobs), len(jobs))
     return counts
 
 

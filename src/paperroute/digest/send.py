@@ -115,14 +115,15 @@ class SmtpTransport:
         self._smtp: smtplib.SMTP | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, timeout: float = 30.0) -> SmtpTransport:
+    def from_settings(cls, settings: Settings) -> SmtpTransport:
         if not settings.smtp_host:
             raise SmtpSetupError(
                 "no SMTP server is configured: set PAPERROUTE_SMTP_HOST (and _PORT, "
                 "_SECURITY, _USER, _PASSWORD), or use --dry-run to see what would be sent"
             )
         return cls(settings.smtp_host, settings.smtp_port, security=settings.smtp_security,
-                   user=settings.smtp_user, password=settings.smtp_password, timeout=timeout)  # fmt: skip
+                   user=settings.smtp_user, password=settings.smtp_password,
+                   timeout=settings.smtp_timeout)  # fmt: skip
 
     def deliver(self, sender: str, recipient: str, message: bytes) -> None:
         """Hand one message to the server; returns only once the server accepted it."""
@@ -241,6 +242,14 @@ def envelope_sender(mail_from: str) -> str:
 class SendPolicy:
     """How fast to send and how long to keep trying (settings: digest_rate, digest_lease, ...)."""
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SendPolicy:
+        return cls(
+            rate=settings.digest_rate or None,
+            lease=dt.timedelta(seconds=settings.digest_lease),
+            max_attempts=settings.digest_max_attempts,
+        )
+
     rate: float | None = 20.0  # messages per second; None or 0 sends as fast as the server takes
     # A claim must outlive the slowest send (several SMTP timeouts); after it a
     # crashed run's digest is taken again.
@@ -287,17 +296,19 @@ class _Run:
         sender: str,
         policy: SendPolicy,
         clock: Callable[[], dt.datetime],
-        until_subscriber: int | None,
+        only_subscriber: int | None,
     ) -> None:
         self.engine, self.transport, self.sender = engine, transport, sender
         self.policy, self.clock, self.result = policy, clock, SendResult()
-        self.until_subscriber = until_subscriber
+        self.only_subscriber = only_subscriber
 
     def take(self) -> tuple[OutboxRow, str, bytes] | None:
         """Claim the next due digest that may go out; those that may not are closed on the way."""
         while True:
             with self.engine.begin() as conn:
-                row = claim_next(conn, self.clock(), lease=self.policy.lease)
+                row = claim_next(
+                    conn, self.clock(), lease=self.policy.lease, subscriber_id=self.only_subscriber
+                )
                 if row is None:
                     return None
                 reason, recipient = _unsendable(conn, row)
@@ -311,8 +322,6 @@ class _Run:
                 self.result.unsubscribed += 1
             else:
                 self.result.failed += 1
-            if row.subscriber_id == self.until_subscriber:
-                return None
 
     def deliver(self, row: OutboxRow, recipient: str, message: bytes) -> bool:
         """Send one digest and record the outcome; False when the run must stop."""
@@ -381,27 +390,30 @@ def send_due(
     *,
     sender: str,
     policy: SendPolicy | None = None,
-    until_subscriber: int | None = None,
+    only_subscriber: int | None = None,
     clock: Callable[[], dt.datetime] = _utc_now,
     sleep: Callable[[float], None] = time.sleep,
     monotonic: Callable[[], float] = time.monotonic,
+    progress: Callable[[SendResult], None] | None = None,
 ) -> SendResult:
     """Send every digest due now, one at a time over one connection, until none is left.
 
     `sender` is the envelope address (bounces go there). With
-    `until_subscriber` the run ends once that subscriber's digest was tried
-    (digests due before it go first: they are due too). A server that cannot
+    `only_subscriber` only that subscriber's digests go. A server that cannot
     be reached ends the run early (see `SendResult.stopped`); wrong SMTP
     settings raise SmtpSetupError. The transport is closed at the end.
+    `progress` sees the counts after each digest.
     """
-    run = _Run(engine, transport, sender, policy or SendPolicy(), clock, until_subscriber)
+    run = _Run(engine, transport, sender, policy or SendPolicy(), clock, only_subscriber)
     pacer = _Pacer(run.policy.rate, sleep, monotonic)
     try:
         while True:
             pacer.wait()  # before the claim: the unsubscribe check stays right before the send
             job = run.take()
-            if job is None or not run.deliver(*job) or job[0].subscriber_id == until_subscriber:
+            if job is None or not run.deliver(*job):
                 break
+            if progress is not None:
+                progress(run.result)
     finally:
         transport.close()
     return run.result
@@ -416,7 +428,9 @@ class PlannedDigest:
     skip: str | None  # why it would be closed unsent ("unsubscribed"), None if it would go out
 
 
-def plan_due(conn: Connection, now: dt.datetime) -> list[PlannedDigest]:
+def plan_due(
+    conn: Connection, now: dt.datetime, subscriber_id: int | None = None
+) -> list[PlannedDigest]:
     """What a send now would do with each due digest, in the order it would.
 
     It finds them by claiming them, as a send does: call it in a transaction
@@ -424,7 +438,8 @@ def plan_due(conn: Connection, now: dt.datetime) -> list[PlannedDigest]:
     """
     planned: list[PlannedDigest] = []
     parser = BytesHeaderParser(policy=default_policy)
-    while (row := claim_next(conn, now, lease=dt.timedelta(days=1))) is not None:
+    lease = dt.timedelta(days=1)
+    while (row := claim_next(conn, now, lease=lease, subscriber_id=subscriber_id)) is not None:
         skip, recipient = _unsendable(conn, row)
         headers = parser.parsebytes(row.message or b"")
         subject = str(headers["Subject"] or "")

