@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.runtime-installed
 DEV := $(VENV)/.dev-installed
 
-.PHONY: demo test lint format bench bench-search bench-web clean docs
+.PHONY: demo test lint format bench bench-search bench-web bench-digest clean docs
 
 $(RUNTIME): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,3 +48,6 @@ bench-search: $(DEV)  ## bench/search.py: index build, query latency at 54k and 
 bench-web: $(DEV)  ## bench/web.py: the site served with 2 workers under load from wrk, 54k papers (installs wrk from Debian if missing)
 	@command -v wrk >/dev/null || $$([ "$$(id -u)" = 0 ] || echo sudo) sh -c 'apt-get update -qq && apt-get install -y wrk'
 	$(BIN)/python bench/web.py --synthetic-uncached  # papers not yet in bench/cache get random vectors, said in the output
+
+bench-digest: $(DEV)  ## bench/digest.py: 10,000 subscribers' digests composed and delivered to a local SMTP server (SQLite; --database-url for PostgreSQL)
+	$(BIN)/python bench/digest.py

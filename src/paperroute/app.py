@@ -18,6 +18,7 @@ from paperroute.web import errors
 from paperroute.web.page_cache import PageCache
 from paperroute.web.routes import install_routes
 from paperroute.web.security import SecurityHeaders
+from paperroute.web.views import ViewRecorder
 
 __all__ = ["create_app", "create_app_from_env"]
 
@@ -44,6 +45,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncGenerator[None]:
         yield
+        views.flush()
         engine.dispose()
 
     app = FastAPI(
@@ -61,6 +63,7 @@ def create_app(
     load = (lambda: embedder) if embedder else partial(load_embedder, settings.embedder)
     app.state.search = LiveSearch(engine, settings.index_root, load)
     app.state.page_cache = PageCache()
+    app.state.views = views = ViewRecorder(engine)
     errors.install(app)
     install_routes(app)
     app.add_middleware(SecurityHeaders, secure_cookies=settings.secure_cookies)

@@ -268,7 +268,7 @@ def test_a_signed_in_reader_subscribes_from_the_account_and_previews(site: Site)
     preview = site.client.get("/digest/preview")
     assert preview.status_code == 200 and "paperroute: 2 papers for" in preview.text
     assert "Paper number 5" in preview.text and "Paper number 6" in preview.text
-    assert "trending: 3 votes" in preview.text
+    assert "trending: 3 upvotes elsewhere" in preview.text
     assert "/digest/unsubscribe/" in preview.text  # the plain-text mail, links and all
     site.client.cookies.clear()
     assert site.client.get("/digest/preview", follow_redirects=False).status_code == 303

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.exc import OperationalError
 
-from paperroute.cli import digest, index, ingest, papers, runs, users
+from paperroute.cli import digest, index, ingest, papers, rank, runs, users
 from paperroute.cli import search as search_cli
 from paperroute.cli import worker as worker_cli
 from paperroute.cli.console import (
@@ -52,6 +52,7 @@ app.command("worker")(worker_cli.worker)
 app.add_typer(search_cli.eval_app, name="eval")
 app.command("search")(search_cli.search)
 app.command("similar")(search_cli.similar)
+app.command("trending")(rank.trending)
 
 
 @app.command()
@@ -87,7 +88,7 @@ def stats() -> None:
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
-    workers: int = typer.Option(1, min=1, help="Worker processes."),
+    workers: int = typer.Option(1, min=1, help="Worker processes: about one per core."),
 ) -> None:
     """Serve the site and API (refuses a database whose schema is out of date).
 
@@ -95,17 +96,18 @@ def serve(
     """
     with open_store():  # checks the schema before any worker starts
         pass
-    import uvicorn
+    from paperroute.web.serve import APP, PortInUse, serve_workers
 
     console.print(f"Serving on http://{host}:{port}")
-    uvicorn.run(
-        "paperroute.app:create_app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-    )
+    if workers > 1:
+        try:
+            serve_workers(host, port, workers)
+        except PortInUse as exc:
+            raise UserError(f"{exc}; choose another with --port") from exc
+        return
+    import uvicorn
+
+    uvicorn.run(APP, factory=True, host=host, port=port, log_level="warning")
 
 
 @app.command()

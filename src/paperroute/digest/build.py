@@ -31,6 +31,7 @@ from paperroute.digest.compose import (
 )
 from paperroute.digest.render import DigestLinks, RenderedDigest, render_digest
 from paperroute.index.lexical import LexicalFilter, LexicalQuery
+from paperroute.rank.trending import rank_trending
 from paperroute.search.query import ParsedQuery, parse_query
 from paperroute.search.service import Ranker
 from paperroute.store.digest_papers import (
@@ -40,6 +41,7 @@ from paperroute.store.digest_papers import (
     papers_stored_between,
 )
 from paperroute.store.outbox import enqueue_digest, periods_done
+from paperroute.store.signals import signals_for
 from paperroute.store.subscribers import Subscriber, active_subscribers
 
 __all__ = [
@@ -50,6 +52,7 @@ __all__ = [
     "Links",
     "Recommender",
     "build_digests",
+    "candidates",
     "preview_digest",
     "preview_digests",
 ]
@@ -273,7 +276,7 @@ class _Shared:
         dismissed = dismissed_since(conn, oldest) if users else {}
         searches = {q.strip() for s in subscribers for q in s.preferences.searches if q.strip()}
         hits = _search_hits(ranker, sorted(searches), stored, today)
-        return cls(_Pools(stored, hits), dismissed)
+        return cls(_Pools(stored, candidates(conn, stored, today), hits), dismissed)
 
     def compose(
         self, subscriber: Subscriber, after: dt.datetime, recommend: Recommender | None
@@ -288,11 +291,28 @@ class _Shared:
         )
 
 
+def candidates(conn: Connection, stored: Sequence[StoredPaper], today: dt.date) -> list[Candidate]:
+    """New papers as a digest ranks them: with their trending score and what makes it."""
+    signals = signals_for(conn, [s.paper_id for s in stored])
+    trends = {t.paper_id: t for t in rank_trending(list(signals.values()), today)}
+    found: list[Candidate] = []
+    for s in stored:
+        trend = trends.get(s.paper_id)
+        score, note = (trend.score, trend.describe()) if trend and trend.points else (0.0, "")
+        found.append(Candidate(s.paper_id, s.paper, s.popularity, score, note))
+    return found
+
+
 class _Pools:
     """One Pool per distinct window; a window is the papers stored after some moment."""
 
-    def __init__(self, stored: Sequence[StoredPaper], hits: Mapping[str, Sequence[int]]) -> None:
-        self._stored = stored  # oldest first
+    def __init__(
+        self,
+        stored: Sequence[StoredPaper],
+        found: Sequence[Candidate],
+        hits: Mapping[str, Sequence[int]],
+    ) -> None:
+        self._candidates = found  # parallel to stored, oldest first
         self._moments = [s.stored_at for s in stored]
         self._hits = hits
         self._pools: dict[int, Pool] = {}
@@ -301,8 +321,7 @@ class _Pools:
         start = bisect.bisect_right(self._moments, moment)
         pool = self._pools.get(start)
         if pool is None:
-            window = self._stored[start:]
-            pool = Pool((Candidate(s.paper_id, s.paper, s.popularity) for s in window), self._hits)
+            pool = Pool(self._candidates[start:], self._hits)
             self._pools[start] = pool
         return pool
 

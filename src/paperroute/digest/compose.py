@@ -39,11 +39,14 @@ _REASON_QUERY_CHARS = 60
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """A paper new to the subscriber, with its popularity (votes here plus outside upvotes)."""
+    """A paper new to the subscriber, with its popularity (votes here plus outside upvotes)
+    and its trending score (rank.trending) with the signals behind it."""
 
     paper_id: int
     paper: Paper
     popularity: int = 0
+    trend: float = 0.0
+    trend_note: str = ""  # "3 votes · 1 save": what makes it trend
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,11 +111,12 @@ class Pool:
     ) -> None:
         self.by_id = {c.paper_id: c for c in candidates}
         by_rank = sorted(self.by_id.values(), key=_popular_first)
-        self.trending = _ranked(c.paper_id for c in by_rank if c.popularity > 0)
+        self.trending = _ranked(c.paper_id for c in by_rank if c.trend > 0 or c.popularity > 0)
         self.latest = _ranked(c.paper_id for c in sorted(self.by_id.values(), key=_newest_first))
         self._by_rank = [c.paper_id for c in by_rank]
         self.trending_reasons = {
-            pid: f"trending: {_votes(self.by_id[pid].popularity)}" for pid in self.trending.ids
+            pid: f"trending: {self.by_id[pid].trend_note or _votes(self.by_id[pid].popularity)}"
+            for pid in self.trending.ids
         }
         self.latest_reasons = {
             pid: _latest_reason(self.by_id[pid].paper) for pid in self.latest.ids
@@ -146,9 +150,9 @@ class Pool:
         return found
 
 
-def _popular_first(c: Candidate) -> tuple[int, int, int]:
+def _popular_first(c: Candidate) -> tuple[float, int, int, int]:
     announced = c.paper.announced.toordinal() if c.paper.announced else 0
-    return (-c.popularity, -announced, -c.paper_id)
+    return (-c.trend, -c.popularity, -announced, -c.paper_id)
 
 
 def _newest_first(c: Candidate) -> tuple[int, int]:

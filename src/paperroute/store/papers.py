@@ -39,9 +39,11 @@ __all__ = [
     "paper_hash",
     "paper_key",
     "papers_changed_since",
+    "papers_page",
     "set_hidden",
     "title_hash",
     "upsert_papers",
+    "visible_conditions",
 ]
 
 
@@ -375,7 +377,7 @@ class PaperPage:
     added: list[dt.datetime] = field(default_factory=list[dt.datetime])
 
 
-def _filters(
+def visible_conditions(
     since: dt.date | None, until: dt.date | None, category: str | None, author: str | None
 ) -> list[Any]:
     conditions: list[Any] = [papers.c.hidden_at.is_(None)]
@@ -432,7 +434,7 @@ def list_papers(
     this site first stored them: how papers without a date are found) or
     "popular" (votes here plus outside upvotes).
     """
-    conditions = _filters(since, until, category, author)
+    conditions = visible_conditions(since, until, category, author)
     if collection_id is not None:
         members = select(collection_papers.c.paper_id).where(
             collection_papers.c.collection_id == collection_id
@@ -450,6 +452,19 @@ def list_papers(
         total,
         [r.id for r in rows],
         [as_utc(r.created_at) for r in rows],
+    )
+
+
+def papers_page(conn: Connection, ids: Sequence[int], total: int) -> PaperPage:
+    """These papers, in this order, as one page of a listing `total` long."""
+    rows = {r.id: r for r in conn.execute(select(papers).where(papers.c.id.in_(ids)))}
+    versions = _versions_of(conn, list(rows))
+    kept = [i for i in ids if i in rows]
+    return PaperPage(
+        [_row_to_paper(rows[i], versions.get(i, ())) for i in kept],
+        total,
+        kept,
+        [as_utc(rows[i].created_at) for i in kept],
     )
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "paper_embeddings",
     "paper_sources",
     "paper_versions",
+    "paper_views",
     "papers",
     "rate_limits",
     "sessions",
@@ -281,6 +282,18 @@ submissions = Table(
 )
 
 # Fixed-window counters for rate limits, shared by every web process.
+# Who looked at a paper's page, once per visitor and day: the trending score's
+# "views". The visitor is a keyed hash (user id, or address and browser), never
+# the address itself.
+paper_views = Table(
+    "paper_views",
+    metadata,
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("visitor", String(32), primary_key=True),
+    Index("ix_paper_views_day", "day"),
+)
+
 rate_limits = Table(
     "rate_limits",
     metadata,

@@ -20,6 +20,7 @@ from sqlalchemy import Connection
 
 from paperroute.domain import Paper
 from paperroute.index.sync import IndexMissing
+from paperroute.rank.trending import trending_page
 from paperroute.search.service import Mode
 from paperroute.store import collections as collection_store
 from paperroute.store import papers as paper_store
@@ -157,27 +158,29 @@ def _check_range(since: dt.date | None, until: dt.date | None) -> None:
 )
 def list_papers(
     conn: Conn,
+    now: Now,
     since: Annotated[dt.date | None, Query(description="Announced on or after")] = None,
     until: Annotated[dt.date | None, Query(description="Announced on or before")] = None,
     category: Annotated[str | None, Query(description="An arXiv category: cs.LG")] = None,
     sort: Annotated[
-        Literal["date", "votes", "added"],
-        Query(description="Newest announced, most voted, or latest stored here first"),
+        Literal["date", "trending", "votes", "added"],
+        Query(
+            description="Newest announced, trending (see /about/trending), most voted, "
+            "or latest stored here first"
+        ),
     ] = "date",
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> PaperListOut:
     """Papers, newest first unless sorted otherwise; cross-listed papers count in a category."""
     _check_range(since, until)
-    listing = paper_store.list_papers(
-        conn,
-        since=since,
-        until=until,
-        category=_category(category),
-        limit=limit,
-        offset=offset,
-        order=_ORDERS[sort],
-    )
+    cat = _category(category)
+    if sort == "trending":
+        listing, _ = trending_page(conn, now.date(), since=since, until=until, category=cat,
+                                   limit=limit, offset=offset)  # fmt: skip
+    else:
+        listing = paper_store.list_papers(conn, since=since, until=until, category=cat,
+                                          limit=limit, offset=offset, order=_ORDERS[sort])  # fmt: skip
     papers = _papers_out(conn, listing.papers, listing.ids)
     return PaperListOut(papers=papers, total=listing.total, limit=limit, offset=offset)
 

@@ -20,8 +20,8 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
-from paperroute.digest.build import LOOKBACK, SETTLE
-from paperroute.digest.compose import Candidate, Digest, Pool, compose_digest, period_key
+from paperroute.digest.build import LOOKBACK, SETTLE, candidates
+from paperroute.digest.compose import Digest, Pool, compose_digest, period_key
 from paperroute.digest.links import (
     CONFIRM_TTL,
     LinkError,
@@ -394,7 +394,7 @@ def _next_digest(conn: Connection, subscriber: Subscriber, now: dt.datetime) -> 
     until = now - SETTLE
     after = max(subscriber.papers_after or until - LOOKBACK, until - LOOKBACK)
     stored = papers_stored_between(conn, after, until)
-    pool = Pool(Candidate(s.paper_id, s.paper, s.popularity) for s in stored)
+    pool = Pool(candidates(conn, stored, now.date()))
     exclude: set[int] = set()
     if subscriber.user_id is not None:
         exclude = dismissed_since(conn, after).get(subscriber.user_id, set())

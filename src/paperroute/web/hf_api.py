@@ -22,6 +22,7 @@ from fastapi import APIRouter, HTTPException, Query
 
 from paperroute.domain import Paper
 from paperroute.index.sync import IndexMissing
+from paperroute.rank.trending import trending_page
 from paperroute.store import papers as paper_store
 from paperroute.store import votes as vote_store
 from paperroute.web.api import INDEX_MISSING, MAX_ID_CHARS, find_paper
@@ -156,6 +157,7 @@ def _period(
 )
 def daily_papers(
     conn: Conn,
+    now: Now,
     date: Annotated[dt.date | None, Query(description="One day, YYYY-MM-DD")] = None,
     week: Annotated[str | None, Query(description="An ISO week, YYYY-Www")] = None,
     month: Annotated[str | None, Query(description="A month, YYYY-MM")] = None,
@@ -168,14 +170,15 @@ def daily_papers(
     period = _period(conn, date, week, month)
     if period is None or (submitter is not None and submitter != SUBMITTER.user):
         return []
-    listing = paper_store.list_papers(
-        conn,
-        since=period[0],
-        until=period[1],
-        limit=limit,
-        offset=p * limit,
-        order="popular" if sort == "trending" else "announced",
-    )
+    since, until, offset = period[0], period[1], p * limit
+    if sort == "trending":
+        listing, _ = trending_page(
+            conn, now.date(), since=since, until=until, limit=limit, offset=offset
+        )
+    else:
+        listing = paper_store.list_papers(
+            conn, since=since, until=until, limit=limit, offset=offset
+        )
     return _items(conn, listing.papers, listing.ids)
 
 

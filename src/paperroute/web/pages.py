@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 from dataclasses import dataclass
 from typing import Literal
 
@@ -11,13 +12,16 @@ from fastapi.responses import Response
 
 from paperroute.bibtex import bibtex_entry, citation_key
 from paperroute.index.sync import IndexMissing
+from paperroute.rank import trending as trending_module
+from paperroute.rank.trending import trending_page
 from paperroute.store import collections as collection_store
 from paperroute.store import papers as paper_store
 from paperroute.store import users as user_store
 from paperroute.store import votes as vote_store
-from paperroute.web.deps import Conn, Now, OptionalDate, Search, Visitor, render
+from paperroute.web.deps import Conn, Now, OptionalDate, Search, Visitor, render, site_secret
 from paperroute.web.listing import make_entries
 from paperroute.web.page_cache import cached_page
+from paperroute.web.views import ViewRecorder, visitor_key
 
 __all__ = ["router"]
 
@@ -29,7 +33,6 @@ VISIT_RESOLUTION = dt.timedelta(minutes=5)  # a reader's visit is written at mos
 
 View = Literal["day", "week", "month"]
 Sort = Literal["newest", "trending"]
-ORDERS = {"newest": "announced", "trending": "popular"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +82,10 @@ def feed_page(
     date: OptionalDate = None,
     view: View = "day",
     sort: Sort = "newest",
+    category: str = "",
     page: int = Query(1, ge=1, le=10_000),
 ) -> Response:
-    """The papers of a day, week or month: the newest with papers by default."""
+    """The papers of a day, week or month (in one category if given), newest or trending."""
     if user is not None and (user.last_visit is None or now - user.last_visit > VISIT_RESOLUTION):
         user = user_store.mark_visit(conn, user, now, gap=VISIT_GAP)
         request.state.user = user
@@ -89,14 +93,19 @@ def feed_page(
 
     def make() -> Response:
         day = date or paper_store.latest_announced(conn)
-        context: dict[str, object] = {"view": view, "sort": sort, "page": page,
+        context: dict[str, object] = {"view": view, "sort": sort, "page": page, "category": category,
                                       "page_size": PAGE_SIZE, "period": None, "entries": []}  # fmt: skip
         if day is not None:
             period = period_around(view, day)
-            listing = paper_store.list_papers(
-                conn, since=period.start, until=period.end, order=ORDERS[sort],
-                limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
-            )  # fmt: skip
+            since, until, offset = period.start, period.end, (page - 1) * PAGE_SIZE
+            if sort == "trending":
+                listing, _ = trending_page(conn, now.date(), since=since, until=until,
+                                           category=category or None, limit=PAGE_SIZE,
+                                           offset=offset)  # fmt: skip
+            else:
+                listing = paper_store.list_papers(conn, since=since, until=until,
+                                                  category=category or None, limit=PAGE_SIZE,
+                                                  offset=offset)  # fmt: skip
             previous, following = _neighbours(conn, period)
             entries = make_entries(conn, listing.papers, listing.ids, user, added=listing.added)
             context |= {"period": period, "listing": listing, "entries": entries,
@@ -104,6 +113,13 @@ def feed_page(
         return render(request, conn, "day.html", context, public=True)
 
     return cached_page(request, user is not None, make)
+
+
+@router.get("/about/trending")
+def about_trending(request: Request, conn: Conn, user: Visitor) -> Response:
+    """The trending formula, as the code documents it."""
+    formula = inspect.getdoc(trending_module) or ""
+    return render(request, conn, "about_trending.html", {"formula": formula}, public=True)
 
 
 def _listing_page(
@@ -157,12 +173,24 @@ def _similar(search: Search, conn: Conn, paper_id: int, user: Visitor) -> list[o
 
 @router.get("/papers/{paper_ref:path}")
 def paper_page(
-    request: Request, conn: Conn, user: Visitor, search: Search, paper_ref: str
+    request: Request, conn: Conn, user: Visitor, search: Search, now: Now, paper_ref: str
 ) -> Response:
     """A paper with its versions, similar papers, votes and collections; `.bib` downloads BibTeX."""
+    if not paper_ref.endswith(".bib"):
+        _note_view(request, conn, user, now, paper_ref)
     return cached_page(
         request, user is not None, lambda: _paper_page(request, conn, user, search, paper_ref)
     )
+
+
+def _note_view(request: Request, conn: Conn, user: Visitor, now: dt.datetime, ref: str) -> None:
+    """Count the view for trending (cached pages too): once per visitor and day."""
+    address = request.client.host if request.client else ""
+    agent = request.headers.get("user-agent", "")
+    visitor = visitor_key(site_secret(request, conn), user.id if user else None, address, agent)
+    if visitor is not None:
+        views: ViewRecorder = request.app.state.views
+        views.note(ref, now.date(), visitor)
 
 
 def _paper_page(

@@ -1,0 +1,1 @@
+"""Rankings: trending, and recommendations for one reader."""

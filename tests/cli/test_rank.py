@@ -1,0 +1,38 @@
+"""`paperroute trending`: the list with its score's parts, as a table or JSON."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import orjson
+from sqlalchemy import Engine
+
+from paperroute.store.papers import ids_for_refs
+from paperroute.store.users import add_user
+from paperroute.store.votes import vote
+from tests.cli.conftest import Invoke
+from tests.cli.test_main import SLICE
+
+
+def test_trending_prints_the_parts_of_each_score(invoke: Invoke, engine: Engine) -> None:
+    invoke("init")
+    invoke("ingest", "file", str(SLICE))
+    lines = invoke("trending", "--window", "week", "--category", "cs.CL", "--json").output
+    papers = [orjson.loads(line) for line in lines.splitlines()]
+    assert len(papers) == 20 and all(p["points"] == 0 for p in papers)
+    favourite = papers[-1]["id"]
+    with engine.begin() as conn:
+        paper_id = ids_for_refs(conn, [favourite])[favourite]
+        now = dt.datetime.now(dt.UTC)
+        for n in range(2):
+            vote(conn, add_user(conn, f"r{n}@example.org", now).id, paper_id, now)
+    top = orjson.loads(
+        invoke("trending", "--window", "week", "--category", "cs.CL", "--json").output.split("\n")[
+            0
+        ]
+    )
+    assert top["id"] == favourite and top["parts"]["votes"] == 2 and top["signals"] == "2 votes"
+    table = invoke("trending", "--date", "2025-07-18", "--limit", "3").output
+    assert "Trending on 2025-07-18" in table and "2.0" in table and "points" in table
+    bad = invoke("trending", "--date", "yesterday", expect=1).output
+    assert "--date 'yesterday' is not a day" in bad
