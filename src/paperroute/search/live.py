@@ -41,6 +41,10 @@ class LiveSearch:
         except FileNotFoundError:
             return None
 
+    def index_exists(self) -> bool:
+        """Whether an index has been built (cheap: nothing is opened or loaded)."""
+        return self._manifest_stamp() is not None
+
     def service(self) -> SearchService:
         """The current service; IndexMissing when no index has been built."""
         now = time.monotonic()

@@ -12,6 +12,7 @@ from paperroute.web import (
     digest_pages,
     docs,
     feeds,
+    health,
     hf_api,
     pages,
     search_page,
@@ -23,5 +24,6 @@ __all__ = ["install_routes"]
 
 def install_routes(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (hf_api, api, docs, feeds, auth, account, digest_pages, search_page, pages):
+    for module in (health, hf_api, api, docs, feeds, auth, account, digest_pages, search_page,
+                   pages):  # fmt: skip
         app.include_router(module.router)

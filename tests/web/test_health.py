@@ -1,0 +1,23 @@
+"""Liveness and readiness for load balancers."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from tests.web.conftest import Site
+
+
+def test_live_and_ready_with_the_index_reported(site: Site) -> None:
+    assert site.client.get("/healthz").json() == {"status": "ok"}
+    ready = site.client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ok", "database": "ok", "search_index": "missing"}
+
+
+def test_not_ready_when_the_schema_is_behind(site: Site) -> None:
+    with site.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+    ready = site.client.get("/readyz")
+    assert ready.status_code == 503 and ready.json()["status"] == "unavailable"
+    assert "run `paperroute init`" in ready.json()["database"]
+    assert site.client.get("/healthz").status_code == 200
