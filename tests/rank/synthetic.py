@@ -1,0 +1,51 @@
+"""A small corpus with clear topics and authors who keep writing on theirs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from paperroute.domain import Paper
+from paperroute.ingest.normalize import build_paper
+
+TOPICS = {
+    "graphs": "graph neural network message passing node embedding",
+    "speech": "speech recognition acoustic phoneme spoken audio",
+    "robots": "robot manipulation grasping gripper motion planning",
+    "vision": "image segmentation pixel convolution mask object",
+    "proteins": "protein folding residue structure molecular docking",
+    "markets": "market auction pricing bidder revenue mechanism",
+    "compilers": "compiler register allocation loop optimisation bytecode",
+    "privacy": "differential privacy noise budget membership inference",
+    "weather": "weather forecasting precipitation climate atmospheric ensemble",
+    "music": "music melody chord harmony generation symbolic",
+    "quantum": "quantum circuit qubit entanglement error correction",
+    "retrieval": "retrieval ranking query passage dense index",
+}
+CATEGORY = {name: f"cs.{code}" for name, code in zip(TOPICS, ["LG", "SD", "RO", "CV", "CE", "GT",
+            "PL", "CR", "AI", "MM", "ET", "IR"], strict=True)}  # fmt: skip
+CUTOFF = dt.date(2026, 1, 1)
+
+
+def synthetic_corpus(seed: int = 3) -> list[Paper]:
+    """Per topic, three authors with four papers before the cutoff and one after, plus noise."""
+    rng = random.Random(seed)
+    papers: list[Paper] = []
+    number = 0
+    for topic, words in TOPICS.items():
+        vocabulary = words.split()
+        for author in range(3):
+            name = f"{topic.title()} Author{author}"
+            for n in range(5):
+                number += 1
+                day = CUTOFF + dt.timedelta(
+                    days=rng.randint(1, 25) if n == 4 else -rng.randint(2, 90)
+                )
+                text = " ".join(rng.choices(vocabulary, k=30))
+                papers.append(build_paper(
+                    source="t", arxiv_id=f"25{day.month:02d}.{number:05d}",
+                    title=f"{' '.join(rng.sample(vocabulary, 3))} study {number}", abstract=text,
+                    authors=[name, f"Coauthor {number}"], categories=[CATEGORY[topic]],
+                    announced=day.isoformat(),
+                ))  # fmt: skip
+    return papers

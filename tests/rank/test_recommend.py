@@ -1,0 +1,55 @@
+"""The reader model: what it ranks first, and why it says so."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from paperroute.domain import Paper
+from paperroute.ingest.normalize import build_paper
+from paperroute.rank.recommend import Corpus, Reader, explain, score_reader
+from tests.rank.synthetic import CATEGORY, synthetic_corpus
+
+
+def _rows_of(papers: list[Paper], topic: str) -> list[int]:
+    return [n for n, p in enumerate(papers) if p.categories == (CATEGORY[topic],)]
+
+
+def test_a_reader_gets_their_topic_first_with_the_reason() -> None:
+    papers = synthetic_corpus()
+    corpus = Corpus(papers)
+    graphs = _rows_of(papers, "graphs")
+    reader = Reader(corpus.rows.take(graphs[:3]))
+    scores = score_reader(corpus, reader, corpus.rows)
+    top = set(np.argsort(-scores)[:15].tolist())
+    assert top == set(graphs)
+    [best] = explain(corpus, reader, corpus.rows.take(graphs[3:]), limit=1)
+    assert best.closest in (0, 1, 2) and best.closeness > 0.2
+    assert set(best.terms) & {"graph", "neural", "node", "message", "passing", "embedding"}
+    assert best.authors  # the papers' first author is one the reader liked
+
+
+def test_not_interested_pushes_similar_papers_down() -> None:
+    papers = synthetic_corpus()
+    corpus = Corpus(papers)
+    graphs, speech = _rows_of(papers, "graphs"), _rows_of(papers, "speech")
+    liked = corpus.rows.take(graphs[:2] + speech[:2])
+    both = score_reader(corpus, Reader(liked), corpus.rows)
+    no_speech = score_reader(corpus, Reader(liked, corpus.rows.take(speech[2:4])), corpus.rows)
+    assert no_speech[speech[5]] < both[speech[5]] and no_speech[graphs[5]] == both[graphs[5]]
+
+
+def test_papers_from_outside_the_corpus_such_as_a_pasted_bibtex_make_a_reader() -> None:
+    papers = synthetic_corpus()
+    corpus = Corpus(papers)
+    mine = build_paper(source="bibtex", title="Quantum error correction with fewer qubits",
+                       abstract="", authors=["Nobody Known"], categories=[])  # fmt: skip
+    scores = score_reader(corpus, Reader(corpus.describe([mine])), corpus.rows)
+    quantum = set(_rows_of(papers, "quantum"))
+    assert set(np.argsort(-scores)[:10].tolist()) <= quantum
+
+
+def test_a_reader_who_liked_nothing_gets_zeros_and_a_tiny_corpus_still_works() -> None:
+    papers = synthetic_corpus()[:2]
+    corpus = Corpus(papers)
+    empty = Reader(corpus.rows.take([]))
+    assert score_reader(corpus, empty, corpus.rows).tolist() == [0.0, 0.0]
