@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from paperroute.config import Settings
 from paperroute.index.embed import Embedder, load_embedder
 from paperroute.mailer import Mailer, make_mailer
+from paperroute.rank.for_you import CandidateCache
 from paperroute.search.live import LiveSearch
 from paperroute.store.db import check_schema, make_engine
 from paperroute.web import errors
@@ -64,6 +65,7 @@ def create_app(
     app.state.search = LiveSearch(engine, settings.index_root, load)
     app.state.page_cache = PageCache()
     app.state.views = views = ViewRecorder(engine)
+    app.state.candidates = CandidateCache()
     errors.install(app)
     install_routes(app)
     app.add_middleware(SecurityHeaders, secure_cookies=settings.secure_cookies)

@@ -27,8 +27,8 @@ CATEGORY = {name: f"cs.{code}" for name, code in zip(TOPICS, ["LG", "SD", "RO", 
 CUTOFF = dt.date(2026, 1, 1)
 
 
-def synthetic_corpus(seed: int = 3) -> list[Paper]:
-    """Per topic, three authors with four papers before the cutoff and one after, plus noise."""
+def synthetic_corpus(seed: int = 3, cutoff: dt.date = CUTOFF) -> list[Paper]:
+    """Per topic, three authors with four papers before the cutoff and one in the 13 days after."""
     rng = random.Random(seed)
     papers: list[Paper] = []
     number = 0
@@ -38,12 +38,13 @@ def synthetic_corpus(seed: int = 3) -> list[Paper]:
             name = f"{topic.title()} Author{author}"
             for n in range(5):
                 number += 1
-                day = CUTOFF + dt.timedelta(
-                    days=rng.randint(1, 25) if n == 4 else -rng.randint(2, 90)
+                later = n == 4
+                day = cutoff + dt.timedelta(
+                    days=rng.randint(1, 13) if later else -rng.randint(1, 90)
                 )
                 text = " ".join(rng.choices(vocabulary, k=30))
                 papers.append(build_paper(
-                    source="t", arxiv_id=f"25{day.month:02d}.{number:05d}",
+                    source="t", arxiv_id=f"{day:%y%m}.{number + 100:05d}",
                     title=f"{' '.join(rng.sample(vocabulary, 3))} study {number}", abstract=text,
                     authors=[name, f"Coauthor {number}"], categories=[CATEGORY[topic]],
                     announced=day.isoformat(),

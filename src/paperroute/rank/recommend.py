@@ -132,6 +132,7 @@ class Reader:
 
     liked: Rows
     disliked: Rows | None = None
+    topics: tuple[str, ...] = ()  # categories the reader follows, as if liked once each
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,8 +157,13 @@ def _parts(corpus: Corpus, reader: Reader, candidates: Rows) -> _Parts:
         per_author = np.asarray(liked.authors.sum(axis=0)).ravel() / len(liked)
         weights = (per_author * corpus.author_idf[: len(per_author)]).astype(np.float32)
         parts["authors"] = _row_max(candidates.authors, weights)
-        per_topic = np.asarray(liked.topics.sum(axis=0)).ravel() / len(liked)
-        parts["topics"] = candidates.topics @ per_topic.astype(np.float32)
+    followed = [corpus.topic_index[t] for t in reader.topics if t in corpus.topic_index]
+    if len(liked) or followed:
+        per_topic = np.zeros(candidates.topics.shape[1], dtype=np.float32)
+        if len(liked):
+            per_topic += np.asarray(liked.topics.sum(axis=0)).ravel().astype(np.float32)
+        per_topic[followed] += 1.0
+        parts["topics"] = candidates.topics @ (per_topic / (len(liked) + len(followed)))
     if reader.disliked is not None and len(reader.disliked):
         against = (reader.disliked.text @ candidates.text.T).toarray()
         parts["disliked"] = -against.max(axis=0).astype(np.float32)

@@ -38,6 +38,7 @@ __all__ = [
     "paper_views",
     "papers",
     "rate_limits",
+    "reader_interests",
     "sessions",
     "site_secrets",
     "submissions",
@@ -292,6 +293,21 @@ paper_views = Table(
     Column("day", Date, primary_key=True),
     Column("visitor", String(32), primary_key=True),
     Index("ix_paper_views_day", "day"),
+)
+
+# What a reader told the site they care about, for recommendations before
+# they have voted or saved anything: categories, papers here (by key), and
+# papers from elsewhere (title, abstract and authors as JSON, from a pasted BibTeX).
+reader_interests = Table(
+    "reader_interests",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("kind", String(16), nullable=False),  # category | paper | text
+    Column("value", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
 rate_limits = Table(

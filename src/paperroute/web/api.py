@@ -126,7 +126,7 @@ def _key(paper: Paper) -> str:
     return paper.key or paper_store.paper_key(paper)
 
 
-def _papers_out(conn: Connection, papers: Sequence[Paper], ids: Sequence[int]) -> list[PaperOut]:
+def papers_out(conn: Connection, papers: Sequence[Paper], ids: Sequence[int]) -> list[PaperOut]:
     """Papers with their votes: one query for the votes of the whole page."""
     votes = vote_store.count_votes(conn, list(ids))
     return [PaperOut.of(p, votes.get(i, 0)) for p, i in zip(papers, ids, strict=True)]
@@ -181,7 +181,7 @@ def list_papers(
     else:
         listing = paper_store.list_papers(conn, since=since, until=until, category=cat,
                                           limit=limit, offset=offset, order=_ORDERS[sort])  # fmt: skip
-    papers = _papers_out(conn, listing.papers, listing.ids)
+    papers = papers_out(conn, listing.papers, listing.ids)
     return PaperListOut(papers=papers, total=listing.total, limit=limit, offset=offset)
 
 
@@ -205,7 +205,7 @@ def similar_papers(
     pairs = [(i, s) for i, s in zip(ids, scores, strict=True) if i not in hidden][:limit]
     found = paper_store.get_papers_by_ids(conn, [i for i, _ in pairs])
     pairs = [(i, s) for i, s in pairs if i in found]
-    outs = _papers_out(conn, [found[i] for i, _ in pairs], [i for i, _ in pairs])
+    outs = papers_out(conn, [found[i] for i, _ in pairs], [i for i, _ in pairs])
     similar = [
         SimilarPaperOut(paper=out, score=float(score))
         for out, (_, score) in zip(outs, pairs, strict=True)
@@ -277,11 +277,11 @@ def search_papers(
         found = find_paper(conn, _key(page.paper))
         if found is not None and offset == 0:
             title = html.escape(found[1].title)
-            out = _papers_out(conn, [found[1]], [found[0]])[0]
+            out = papers_out(conn, [found[1]], [found[0]])[0]
             hits.append(SearchHitOut(paper=out, score=1.0, title_html=title, snippet_html=""))
     else:
         papers = [h.paper for h in page.hits]
-        outs = _papers_out(conn, papers, [h.paper_id for h in page.hits])
+        outs = papers_out(conn, papers, [h.paper_id for h in page.hits])
         hits = [
             SearchHitOut(
                 paper=out,
@@ -409,7 +409,7 @@ def get_collection(
     if collection is None or not (collection.is_public or mine):
         raise HTTPException(404, f"no collection {collection_id}")
     listing = paper_store.list_papers(conn, collection_id=collection_id, limit=limit, offset=offset)
-    papers = _papers_out(conn, listing.papers, listing.ids)
+    papers = papers_out(conn, listing.papers, listing.ids)
     summary = _collection_out(collection).model_dump()
     return CollectionDetailOut(
         **summary, papers=papers, total=listing.total, limit=limit, offset=offset

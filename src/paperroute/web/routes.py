@@ -8,10 +8,12 @@ from fastapi.staticfiles import StaticFiles
 from paperroute.web import (
     account,
     api,
+    api_recommend,
     auth,
     digest_pages,
     docs,
     feeds,
+    for_you,
     health,
     hf_api,
     pages,
@@ -24,6 +26,6 @@ __all__ = ["install_routes"]
 
 def install_routes(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (health, hf_api, api, docs, feeds, auth, account, digest_pages, search_page,
-                   pages):  # fmt: skip
+    for module in (health, hf_api, api, api_recommend, docs, feeds, auth, account, digest_pages, search_page,
+                   for_you, pages):  # fmt: skip
         app.include_router(module.router)

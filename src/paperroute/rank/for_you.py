@@ -1,0 +1,135 @@
+"""A reader's recommendations from what they voted for, saved, listed as theirs or follow.
+
+The candidates are the papers of the last two weeks of announcements. Their
+features (rank.recommend.Corpus) are built once per process and kept until
+a paper is added to the window, so a page request only scores one reader.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+
+from paperroute.domain import Paper
+from paperroute.rank.recommend import Corpus, Reader, Recommendation, Rows, explain
+from paperroute.store import papers as paper_store
+from paperroute.store import votes as vote_store
+from paperroute.store.interests import liked_papers, list_interests
+
+__all__ = ["CANDIDATE_DAYS", "CandidateCache", "ForYou", "recommend_for", "recommend_from"]
+
+CANDIDATE_DAYS = 14
+MAX_CANDIDATES = 20_000
+MAX_LIKED = 300  # the most recent ones: tastes move
+
+
+@dataclass(frozen=True, slots=True)
+class ForYou:
+    paper_id: int
+    paper: Paper
+    score: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidates:
+    key: tuple[object, ...]
+    ids: list[int]
+    papers: list[Paper]
+    corpus: Corpus
+
+
+class CandidateCache:
+    """The candidate window's features, rebuilt when the window or its papers change."""
+
+    def __init__(self) -> None:
+        self._held: _Candidates | None = None
+        self._lock = threading.Lock()
+
+    def get(self, conn: Connection) -> _Candidates | None:
+        newest = paper_store.latest_announced(conn)
+        if newest is None:
+            return None
+        since = newest - dt.timedelta(days=CANDIDATE_DAYS - 1)
+        listing = paper_store.list_papers(conn, since=since, until=newest, limit=MAX_CANDIDATES)
+        key = (since, newest, listing.total, max(listing.ids, default=0))
+        with self._lock:
+            if self._held is None or self._held.key != key:
+                self._held = _Candidates(key, listing.ids, listing.papers, Corpus(listing.papers))
+            return self._held
+
+
+def recommend_for(
+    conn: Connection, user_id: int, cache: CandidateCache, *, limit: int = 30
+) -> list[ForYou]:
+    """The reader's best new papers, each with a one-line reason; [] with nothing to go on."""
+    candidates = cache.get(conn)
+    if candidates is None:
+        return []
+    liked = liked_papers(conn, user_id)
+    interests = list_interests(conn, user_id)
+    seeds = paper_store.ids_for_refs(conn, list(interests.paper_keys.values()))
+    for paper_id in seeds.values():
+        liked.setdefault(paper_id, "listed as yours")
+    recent = sorted(liked, reverse=True)[:MAX_LIKED]
+    loaded = paper_store.get_papers_by_ids(conn, recent)
+    why = [(loaded[i], liked[i]) for i in recent if i in loaded]
+    why += [(p, "your paper") for p in interests.texts.values()]
+    disliked = vote_store.dismissed_ids(conn, user_id)
+    against = list(paper_store.get_papers_by_ids(conn, sorted(disliked)[-MAX_LIKED:]).values())
+    skip = set(liked) | disliked
+    return recommend_from(candidates.corpus, candidates.ids, candidates.papers, why, against,
+                          tuple(interests.categories.values()), skip, limit)  # fmt: skip
+
+
+def recommend_from(
+    corpus: Corpus,
+    ids: Sequence[int],
+    papers: Sequence[Paper],
+    liked: Sequence[tuple[Paper, str]],
+    disliked: Sequence[Paper],
+    topics: tuple[str, ...],
+    skip: set[int],
+    limit: int,
+) -> list[ForYou]:
+    """Rank `papers` (the corpus's rows, with their ids) for a reader; `liked` as (paper, how)."""
+    if not liked and not topics:
+        return []
+    reader = Reader(corpus.describe([p for p, _ in liked]),
+                    corpus.describe(disliked) if disliked else None, topics)  # fmt: skip
+    keep = [n for n, paper_id in enumerate(ids) if paper_id not in skip]
+    rows: Rows = corpus.rows.take(keep)
+    found = explain(corpus, reader, rows, limit=limit)
+    out: list[ForYou] = []
+    for r in found:
+        if r.score > 0:
+            paper = papers[keep[r.row]]
+            out.append(ForYou(ids[keep[r.row]], paper, r.score, _reason(r, liked, paper, topics)))
+    return out
+
+
+_BECAUSE = {"saved": "because you saved", "voted for": "because you voted for",
+            "listed as yours": "close to your paper", "your paper": "close to your paper"}  # fmt: skip
+
+
+def _reason(
+    found: Recommendation, liked: Sequence[tuple[Paper, str]], paper: Paper, topics: tuple[str, ...]
+) -> str:
+    """One line: the liked paper it is nearest to, the words that match, shared authors."""
+    parts: list[str] = []
+    if found.closest is not None and found.closeness > 0:
+        near, how = liked[found.closest]
+        title = near.title if len(near.title) <= 70 else near.title[:67] + "..."
+        parts.append(f"{_BECAUSE.get(how, 'close to')} “{title}”")
+    if found.terms:
+        parts.append("words: " + ", ".join(found.terms[:4]))
+    if found.authors:
+        parts.append("by " + ", ".join(found.authors[:2]) + ", whose papers you liked")
+    followed = [c for c in paper.categories if c in topics]
+    if followed and not parts:
+        parts.append(f"in {followed[0]}, which you follow")
+    return " · ".join(parts) or "close to what you liked"

@@ -1,0 +1,85 @@
+"""`/for-you`: a signed-in reader's recommendations, and the interests that start them."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from paperroute.domain import Paper
+from paperroute.ingest.sources.bibtex import read_bibtex_text
+from paperroute.rank.for_you import CandidateCache, ForYou, recommend_for
+from paperroute.store import papers as paper_store
+from paperroute.store.interests import add_interests, list_interests, remove_interest
+from paperroute.web.deps import Conn, CsrfChecked, Now, SignedIn, render
+from paperroute.web.listing import make_entries
+
+__all__ = ["recommendations_for", "router"]
+
+router = APIRouter(include_in_schema=False)
+SHOWN = 30
+MAX_PASTE = 200_000  # characters of arXiv ids or BibTeX in one go
+_ARXIV_ID = re.compile(r"\b(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?\b")
+_CATEGORY = re.compile(r"^[a-z][a-z-]*(?:\.[A-Za-z-]+)?$")
+
+
+def recommendations_for(request: Request, conn: Conn, user_id: int, limit: int) -> list[ForYou]:
+    cache: CandidateCache = request.app.state.candidates
+    return recommend_for(conn, user_id, cache, limit=limit)
+
+
+@router.get("/for-you")
+def for_you(request: Request, conn: Conn, user: SignedIn) -> Response:
+    """Papers of the last two weeks picked for the reader, each with its reason."""
+    found = recommendations_for(request, conn, user.id, SHOWN)
+    reasons = [("", html.escape(f.reason)) for f in found]
+    entries = make_entries(conn, [f.paper for f in found], [f.paper_id for f in found], user,
+                           highlights=reasons)  # fmt: skip
+    context = {"entries": entries, "interests": list_interests(conn, user.id),
+               "added": request.query_params.get("added"),
+               "unknown": request.query_params.get("unknown", ""),
+               "rejected": request.query_params.get("rejected", "")}  # fmt: skip
+    return render(request, conn, "for_you.html", context)
+
+
+def _papers_in(text: str) -> list[Paper]:
+    return [item for item in read_bibtex_text(text, "pasted BibTeX") if isinstance(item, Paper)]
+
+
+@router.post("/for-you/interests", dependencies=[CsrfChecked])
+def add(
+    conn: Conn,
+    user: SignedIn,
+    now: Now,
+    categories: Annotated[str, Form(max_length=2000)] = "",
+    papers: Annotated[str, Form(max_length=MAX_PASTE)] = "",
+    bibtex: Annotated[str, Form(max_length=MAX_PASTE)] = "",
+) -> Response:
+    """Categories to follow, arXiv ids of papers here, or a BibTeX of one's own papers."""
+    wanted = [c for c in re.split(r"[\s,]+", categories) if c]
+    chosen = [c for c in wanted if _CATEGORY.match(c)]
+    rejected = [c for c in wanted if not _CATEGORY.match(c)]
+    refs = list(dict.fromkeys(m.group(1) for m in _ARXIV_ID.finditer(papers)))
+    known = paper_store.ids_for_refs(conn, refs)
+    texts = [p for p in _papers_in(bibtex) if p.title] if bibtex.strip() else []
+    keys = []
+    for ref in known:
+        paper = paper_store.get_paper(conn, ref)
+        if paper is not None and paper.key:
+            keys.append(paper.key)
+    added = add_interests(conn, user.id, now, categories=chosen, paper_keys=keys, texts=texts)
+    conn.commit()
+    query = {"added": str(added), "unknown": " ".join(r for r in refs if r not in known),
+             "rejected": " ".join(rejected)}  # fmt: skip
+    return RedirectResponse("/for-you?" + urlencode(query), status_code=303)
+
+
+@router.post("/for-you/interests/{interest_id}/remove", dependencies=[CsrfChecked])
+def remove(conn: Conn, user: SignedIn, interest_id: int) -> Response:
+    remove_interest(conn, user.id, interest_id)
+    conn.commit()
+    return RedirectResponse("/for-you", status_code=303)

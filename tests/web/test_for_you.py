@@ -1,0 +1,90 @@
+"""`/for-you` and `/api/v1/recommendations`: from votes, saves and stated interests, with reasons."""
+
+from __future__ import annotations
+
+import re
+
+from paperroute.store import users as user_store
+from paperroute.store.papers import ids_for_refs, upsert_papers
+from paperroute.store.votes import dismiss, vote
+from tests.rank.synthetic import CATEGORY, synthetic_corpus
+from tests.web.conftest import NOW, Site
+
+QUANTUM_BIBTEX = """@article{mine2025, title={Quantum circuit error correction for many qubits},
+  author={Known, Nobody and Else, Someone}, year={2025}}"""
+
+
+def _load(site: Site) -> dict[str, str]:
+    """The synthetic corpus, its newest papers the newest of the site; topic by arXiv id."""
+    papers = synthetic_corpus(cutoff=NOW.date())
+    with site.engine.begin() as conn:
+        upsert_papers(conn, papers, NOW)
+    topic = {cat: name for name, cat in CATEGORY.items()}
+    found = {p.arxiv_id or "": topic[p.categories[0]] for p in papers}
+    return found | {f"2503.{n:05d}": "seed papers" for n in range(1, 5)}  # the site's own
+
+
+def _shown(html: str) -> list[str]:
+    return re.findall(r'<article class="paper" data-key="([^"]+)"', html)
+
+
+def _newest_of(topics: dict[str, str], topic: str) -> list[str]:
+    return sorted((k for k, t in topics.items() if t == topic), reverse=True)
+
+
+def test_votes_make_recommendations_that_say_why(site: Site) -> None:
+    topics = _load(site)
+    site.sign_in("ada@example.org")
+    page = site.client.get("/for-you")
+    assert page.status_code == 200 and "Nothing to go on yet" in page.text
+    liked = [k for k in _newest_of(topics, "graphs")][-2:]  # two older graph papers
+    with site.engine.begin() as conn:
+        ada = user_store.get_user_by_email(conn, "ada@example.org")
+        assert ada is not None
+        ids = ids_for_refs(conn, liked + _newest_of(topics, "speech")[:1])
+        for ref in liked:
+            vote(conn, ada.id, ids[ref], NOW)
+        dismiss(conn, ada.id, ids[_newest_of(topics, "speech")[0]], NOW)
+    page = site.client.get("/for-you").text
+    shown = _shown(page)
+    assert shown and topics[shown[0]] == "graphs" and not set(shown) & set(liked)
+    assert "because you voted for “" in page and "words: " in page
+    assert _newest_of(topics, "speech")[0] not in shown  # not interested: left out
+
+
+def test_a_new_reader_starts_from_categories_papers_or_a_bibtex(site: Site) -> None:
+    topics = _load(site)
+    site.sign_in("bob@example.org")
+    form = {"csrf": site.csrf("/for-you"), "categories": "cs.SD not_a_category!",
+            "papers": "2501.99999 https://arxiv.org/abs/" + _newest_of(topics, "robots")[-1],
+            "bibtex": QUANTUM_BIBTEX}  # fmt: skip
+    done = site.client.post("/for-you/interests", data=form)
+    assert done.status_code == 200 and "Added 3 interests" in done.text
+    assert "Not on this site yet: 2501.99999" in done.text and "not_a_category!" in done.text
+    shown = _shown(done.text)
+    assert {topics[k] for k in shown[:6]} <= {"speech", "robots", "quantum"}
+    assert {"speech", "robots", "quantum"} <= {topics[k] for k in shown}
+    assert "close to your paper “Quantum circuit error correction" in done.text
+    remove = re.search(r'action="(/for-you/interests/\d+/remove)"', done.text)
+    assert remove is not None
+    site.client.post(remove.group(1), data={"csrf": site.csrf("/for-you")})
+    assert site.client.get("/for-you").text.count("/remove") == 2
+
+
+def test_the_api_gives_the_same_list_to_the_token_user(site: Site) -> None:
+    topics = _load(site)
+    with site.engine.begin() as conn:
+        carol = user_store.add_user(conn, "carol@example.org", NOW)
+        token = user_store.create_api_token(conn, carol.id, "t", NOW)
+        ids = ids_for_refs(conn, _newest_of(topics, "music")[-2:])
+        for paper_id in ids.values():
+            vote(conn, carol.id, paper_id, NOW)
+    headers = {"authorization": f"Bearer {token}"}
+    found = site.client.get("/api/v1/recommendations", params={"limit": 5}, headers=headers)
+    assert found.status_code == 200
+    papers = found.json()["papers"]
+    assert 2 <= len(papers) <= 5 and {topics[p["paper"]["id"]] for p in papers} == {"music"}
+    assert papers[0]["reason"].startswith("because you voted for") and papers[0]["score"] > 0
+    assert site.client.get("/api/v1/recommendations").status_code == 401
+    site.client.cookies.clear()
+    assert site.client.get("/for-you", follow_redirects=False).status_code in (302, 303)
