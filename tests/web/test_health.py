@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
+from paperroute.store.db import head_revision
 from tests.web.conftest import Site
 
 
@@ -14,10 +15,17 @@ def test_live_and_ready_with_the_index_reported(site: Site) -> None:
     assert ready.json() == {"status": "ok", "database": "ok", "search_index": "missing"}
 
 
-def test_not_ready_when_the_schema_is_behind(site: Site) -> None:
+def _set_revision(site: Site, revision: str) -> None:
     with site.engine.begin() as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
-    ready = site.client.get("/readyz")
-    assert ready.status_code == 503 and ready.json()["status"] == "unavailable"
-    assert "run `paperroute init`" in ready.json()["database"]
-    assert site.client.get("/healthz").status_code == 200
+        conn.execute(text("UPDATE alembic_version SET version_num = :r"), {"r": revision})
+
+
+def test_not_ready_when_the_schema_is_behind(site: Site) -> None:
+    _set_revision(site, "0001")
+    try:
+        ready = site.client.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["status"] == "unavailable"
+        assert "run `paperroute init`" in ready.json()["database"]
+        assert site.client.get("/healthz").status_code == 200
+    finally:  # the PostgreSQL database is shared by the whole session
+        _set_revision(site, head_revision())

@@ -14,6 +14,7 @@ from paperroute.config import Settings
 from paperroute.digest.build import BuildCounts, build_digests, preview_digest
 from paperroute.digest.compose import due_period, period_key
 from paperroute.digest.links import confirm_url, subscriber_links
+from paperroute.digest.recommend import digest_recommender
 from paperroute.digest.render import subject_for
 from paperroute.digest.send import (
     PlannedDigest,
@@ -196,6 +197,7 @@ def _build(
             engine, ranker, current, now, links=links, base_url=site,
             subscriber_ids=[target.id] if target else None,
             period=period_key(target.preferences, now) if target else None,
+            recommend=digest_recommender(engine),
             progress=lambda done, total: progress.update(task, completed=done, total=total),
         )  # fmt: skip
 
@@ -219,8 +221,9 @@ def _plan(
         due = _due(conn, now, target)
         new: list[PlannedDigest] = []
         ranker = _ranker(current) if due else None
+        recommender = digest_recommender(engine)
         for subscriber, period in due:
-            digest = preview_digest(conn, ranker, subscriber, now)
+            digest = preview_digest(conn, ranker, subscriber, now, recommend=recommender)
             subject = subject_for(digest, period) if digest else ""
             new.append(PlannedDigest(period, subscriber.email, subject, None,
                                      None if digest else "nothing new"))  # fmt: skip

@@ -20,7 +20,15 @@ from paperroute.store import papers as paper_store
 from paperroute.store import votes as vote_store
 from paperroute.store.interests import liked_papers, list_interests
 
-__all__ = ["CANDIDATE_DAYS", "CandidateCache", "ForYou", "recommend_for", "recommend_from"]
+__all__ = [
+    "CANDIDATE_DAYS",
+    "CandidateCache",
+    "ForYou",
+    "Profile",
+    "reader_profile",
+    "recommend_for",
+    "recommend_from",
+]
 
 CANDIDATE_DAYS = 14
 MAX_CANDIDATES = 20_000
@@ -70,6 +78,22 @@ def recommend_for(
     candidates = cache.get(conn)
     if candidates is None:
         return []
+    profile = reader_profile(conn, user_id)
+    return recommend_from(candidates.corpus, candidates.ids, candidates.papers, profile.liked,
+                          profile.disliked, profile.topics, profile.skip, limit)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """What a reader's model is made from."""
+
+    liked: list[tuple[Paper, str]]  # (paper, how: "saved", "voted for", "listed as yours", ...)
+    disliked: list[Paper]
+    topics: tuple[str, ...]
+    skip: set[int]  # papers not to recommend: liked or marked "not interested"
+
+
+def reader_profile(conn: Connection, user_id: int) -> Profile:
     liked = liked_papers(conn, user_id)
     interests = list_interests(conn, user_id)
     seeds = paper_store.ids_for_refs(conn, list(interests.paper_keys.values()))
@@ -81,9 +105,7 @@ def recommend_for(
     why += [(p, "your paper") for p in interests.texts.values()]
     disliked = vote_store.dismissed_ids(conn, user_id)
     against = list(paper_store.get_papers_by_ids(conn, sorted(disliked)[-MAX_LIKED:]).values())
-    skip = set(liked) | disliked
-    return recommend_from(candidates.corpus, candidates.ids, candidates.papers, why, against,
-                          tuple(interests.categories.values()), skip, limit)  # fmt: skip
+    return Profile(why, against, tuple(interests.categories.values()), set(liked) | disliked)
 
 
 def recommend_from(

@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 import re
 import zoneinfo
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -21,7 +22,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
 from paperroute.digest.build import LOOKBACK, SETTLE, candidates
-from paperroute.digest.compose import Digest, Pool, compose_digest, period_key
+from paperroute.digest.compose import Digest, Pool, Recommendation, compose_digest, period_key
 from paperroute.digest.links import (
     CONFIRM_TTL,
     LinkError,
@@ -33,6 +34,7 @@ from paperroute.digest.links import (
     token_subscriber_id,
     verify_token,
 )
+from paperroute.digest.recommend import digest_recommender
 from paperroute.digest.render import DigestLinks, digest_text, subject_for
 from paperroute.mailer import plain_message, valid_email
 from paperroute.search.query import parse_query
@@ -396,9 +398,12 @@ def _next_digest(conn: Connection, subscriber: Subscriber, now: dt.datetime) -> 
     stored = papers_stored_between(conn, after, until)
     pool = Pool(candidates(conn, stored, now.date()))
     exclude: set[int] = set()
+    recommendations: Sequence[Recommendation] = ()
     if subscriber.user_id is not None:
         exclude = dismissed_since(conn, after).get(subscriber.user_id, set())
-    return compose_digest(subscriber.preferences, pool, exclude=exclude)
+        recommendations = digest_recommender(conn.engine)(subscriber, pool)
+    return compose_digest(subscriber.preferences, pool, exclude=exclude,
+                          recommendations=recommendations)  # fmt: skip
 
 
 @router.get("/digest/preview")
