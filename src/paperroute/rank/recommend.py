@@ -83,6 +83,9 @@ class Rows:
     text: Matrix
     authors: Matrix
     topics: Matrix
+    # The text matrix transposed (term -> papers), for scoring many papers at once:
+    # made once for a corpus's rows, not for every subset taken.
+    by_term: Matrix = None
 
     def __len__(self) -> int:
         return int(self.text.shape[0])
@@ -90,6 +93,10 @@ class Rows:
     def take(self, rows: npt.ArrayLike) -> Rows:
         picked = np.asarray(rows, dtype=np.int64)
         return Rows(self.text[picked], self.authors[picked], self.topics[picked])
+
+    def indexed(self) -> Rows:
+        """These rows with `by_term` made, for use as candidates many times."""
+        return Rows(self.text, self.authors, self.topics, sp.csr_matrix(self.text.T))
 
 
 class Corpus:
@@ -108,7 +115,7 @@ class Corpus:
         self.topic_index: dict[str, int] = {}
         authors = _incidence([p.authors for p in papers], self.author_index, grow=True)
         topics = _incidence([p.categories for p in papers], self.topic_index, grow=True)
-        self.rows = Rows(sp.csr_matrix(text), authors, topics)
+        self.rows = Rows(sp.csr_matrix(text), authors, topics).indexed()
         # An author on few papers says more about a reader than one on many.
         papers_by = np.asarray(authors.sum(axis=0)).ravel()
         self.author_idf = np.log1p(len(papers) / (1.0 + papers_by)).astype(np.float32)
@@ -148,12 +155,12 @@ def _parts(corpus: Corpus, reader: Reader, candidates: Rows) -> _Parts:
     similarity = np.zeros((0, len(candidates)), dtype=np.float32)
     centroid = np.zeros(corpus.rows.text.shape[1], dtype=np.float32)
     if len(liked):
-        similarity = (liked.text @ candidates.text.T).toarray().astype(np.float32)
+        similarity = _cosines(liked.text, candidates)
         k = min(TOP_NEIGHBOURS, len(liked))
         parts["neighbours"] = np.partition(similarity, len(liked) - k, axis=0)[-k:].mean(axis=0)
         centroid = np.asarray(liked.text.sum(axis=0)).ravel().astype(np.float32)
         centroid /= float(np.linalg.norm(centroid)) + 1e-9
-        parts["centroid"] = candidates.text @ centroid
+        parts["centroid"] = _cosines(sp.csr_matrix(centroid), candidates)[0]
         per_author = np.asarray(liked.authors.sum(axis=0)).ravel() / len(liked)
         weights = (per_author * corpus.author_idf[: len(per_author)]).astype(np.float32)
         parts["authors"] = _row_max(candidates.authors, weights)
@@ -165,9 +172,20 @@ def _parts(corpus: Corpus, reader: Reader, candidates: Rows) -> _Parts:
         per_topic[followed] += 1.0
         parts["topics"] = candidates.topics @ (per_topic / (len(liked) + len(followed)))
     if reader.disliked is not None and len(reader.disliked):
-        against = (reader.disliked.text @ candidates.text.T).toarray()
+        against = _cosines(reader.disliked.text, candidates)
         parts["disliked"] = -against.max(axis=0).astype(np.float32)
     return _Parts(similarity, centroid, parts)
+
+
+def _cosines(few: Matrix, many: Rows) -> npt.NDArray[np.float32]:
+    """few x many cosine similarities (rows are unit tf-idf vectors).
+
+    With `many.by_term`, only the papers that share a term with `few` are
+    touched (an inverted index); without it `many` is transposed first, which
+    costs more than the product.
+    """
+    by_term = many.by_term if many.by_term is not None else sp.csr_matrix(many.text.T)
+    return (few @ by_term).toarray().astype(np.float32)
 
 
 def _row_max(matrix: Matrix, weights: Scores) -> Scores:
