@@ -169,7 +169,7 @@ def _arxiv_sanity(sim: Simulation) -> Scorer:
 
 def _ours(sim: Simulation) -> Scorer:
     corpus = Corpus(sim.papers)
-    candidates = corpus.rows.take(sim.candidates)
+    candidates = corpus.rows.take(sim.candidates).indexed()
 
     def score(reader: SimulatedReader) -> Scores:
         model = Reader(corpus.rows.take(reader.saved))
@@ -181,8 +181,8 @@ def _ours(sim: Simulation) -> Scorer:
 def _ours_text(sim: Simulation) -> Scorer:
     """Ours without the author signal: how far the words alone carry."""
     corpus = Corpus(sim.papers)
-    candidates = corpus.rows.take(sim.candidates)
-    nobody = Rows(candidates.text, candidates.authors[:, :0], candidates.topics)
+    candidates = corpus.rows.take(sim.candidates).indexed()
+    nobody = Rows(candidates.text, candidates.authors[:, :0], candidates.topics, candidates.by_term)
 
     def score(reader: SimulatedReader) -> Scores:
         liked = corpus.rows.take(reader.saved)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 
 from paperroute.domain import Paper
-from paperroute.rank.recommend import Corpus, Reader, Recommendation, Rows, explain
+from paperroute.rank.recommend import Corpus, Reader, Recommendation, explain
 from paperroute.store import papers as paper_store
 from paperroute.store import votes as vote_store
 from paperroute.store.interests import liked_papers, list_interests
@@ -123,14 +123,14 @@ def recommend_from(
         return []
     reader = Reader(corpus.describe([p for p, _ in liked]),
                     corpus.describe(disliked) if disliked else None, topics)  # fmt: skip
-    keep = [n for n, paper_id in enumerate(ids) if paper_id not in skip]
-    rows: Rows = corpus.rows.take(keep)
-    found = explain(corpus, reader, rows, limit=limit)
+    # All rows are scored (the corpus's term index serves them); skipped ones are left out after.
+    skipped = frozenset(n for n, paper_id in enumerate(ids) if paper_id in skip)
+    found = explain(corpus, reader, corpus.rows, limit=limit, exclude=skipped)
     out: list[ForYou] = []
     for r in found:
         if r.score > 0:
-            paper = papers[keep[r.row]]
-            out.append(ForYou(ids[keep[r.row]], paper, r.score, _reason(r, liked, paper, topics)))
+            paper = papers[r.row]
+            out.append(ForYou(ids[r.row], paper, r.score, _reason(r, liked, paper, topics)))
     return out
 
 

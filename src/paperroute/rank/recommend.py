@@ -218,14 +218,21 @@ class Recommendation:
 
 
 def explain(
-    corpus: Corpus, reader: Reader, candidates: Rows, limit: int = 20, terms: int = 5
+    corpus: Corpus,
+    reader: Reader,
+    candidates: Rows,
+    limit: int = 20,
+    terms: int = 5,
+    exclude: frozenset[int] = frozenset(),
 ) -> list[Recommendation]:
-    """The best `limit` candidates, each with why: its nearest liked paper, words, authors."""
+    """The best `limit` candidates (rows in `exclude` left out), each with why: its nearest
+    liked paper, the words that match, shared authors."""
     found = _parts(corpus, reader, candidates)
     total = np.zeros(len(candidates), dtype=np.float32)
     for name, values in found.parts.items():
         total += WEIGHTS[name] * values
-    order = np.argsort(-total, kind="stable")[:limit]
+    ranked = np.argsort(-total, kind="stable")[: limit + len(exclude)]
+    order = [int(r) for r in ranked if int(r) not in exclude][:limit]
     liked_authors = set(np.flatnonzero(np.asarray(reader.liked.authors.sum(axis=0)).ravel()))
     names = {column: name for name, column in corpus.author_index.items()}
     out: list[Recommendation] = []
