@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.exc import OperationalError
 
-from paperroute.cli import digest, index, ingest, papers, rank, runs, users
+from paperroute.cli import digest, doctor, index, ingest, papers, rank, runs, users
 from paperroute.cli import search as search_cli
 from paperroute.cli import worker as worker_cli
 from paperroute.cli.console import (
@@ -53,6 +53,7 @@ app.add_typer(search_cli.eval_app, name="eval")
 app.command("search")(search_cli.search)
 app.command("similar")(search_cli.similar)
 app.command("trending")(rank.trending)
+app.command("doctor")(doctor.doctor)
 
 
 @app.command()

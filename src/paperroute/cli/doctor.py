@@ -1,0 +1,135 @@
+"""`paperroute doctor`: is this node set up to work? Each part checked, with what to do."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import smtplib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import typer
+from rich.table import Table
+from sqlalchemy import text
+
+from paperroute.cli.console import console
+from paperroute.config import Settings
+from paperroute.store.db import SchemaError, check_schema, make_engine
+from paperroute.store.papers import count_changed_since
+
+__all__ = ["doctor"]
+
+MIN_FREE_BYTES = 1 << 30
+SMTP_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    part: str
+    status: str  # ok | warn | fail
+    detail: str
+
+
+def _database(current: Settings) -> list[Finding]:
+    engine = make_engine(current.db_url)
+    shown = engine.url.render_as_string(hide_password=True)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        check_schema(engine)
+    except SchemaError as exc:
+        return [Finding("database", "fail", str(exc))]
+    except Exception as exc:
+        return [Finding("database", "fail", f"cannot use {shown}: {exc}".splitlines()[0])]
+    finally:
+        engine.dispose()
+    return [Finding("database", "ok", f"{shown}, schema current")]
+
+
+def _index(current: Settings) -> list[Finding]:
+    manifest = current.index_root / "manifest.json"
+    if not manifest.exists():
+        return [Finding("search index", "warn", f"none in {current.index_root}: search and "
+                        "similar papers are off; run `paperroute index rebuild`")]  # fmt: skip
+    data = json.loads(manifest.read_text())
+    watermark = data.get("watermark")
+    engine = make_engine(current.db_url)
+    try:
+        mark = (dt.datetime.fromisoformat(watermark[0]), int(watermark[1])) if watermark else None
+        with engine.connect() as conn:
+            behind = count_changed_since(conn, mark)
+    except Exception:
+        behind = -1
+    finally:
+        engine.dispose()
+    lag = "lag unknown" if behind < 0 else f"{behind:,} papers changed since its last sync"
+    status = "ok" if behind == 0 else "warn"
+    hint = "" if behind == 0 else "; `paperroute index sync` (or the worker) catches up"
+    return [
+        Finding(
+            "search index", status, f"{data.get('generation')} ({data.get('model')}), {lag}{hint}"
+        )
+    ]
+
+
+def _smtp(current: Settings) -> list[Finding]:
+    if not current.smtp_host:
+        return [Finding("mail", "warn", "no PAPERROUTE_SMTP_HOST: sign-in links are printed in "
+                        "the server's terminal and digests are not sent")]  # fmt: skip
+    where = f"{current.smtp_host}:{current.smtp_port}"
+    try:
+        if current.smtp_security == "tls":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(current.smtp_host, current.smtp_port,
+                                                    timeout=SMTP_TIMEOUT)  # fmt: skip
+        else:
+            client = smtplib.SMTP(current.smtp_host, current.smtp_port, timeout=SMTP_TIMEOUT)
+        with client:
+            client.ehlo()
+            if current.smtp_security == "starttls" and not client.has_extn("starttls"):
+                return [Finding("mail", "fail", f"{where} does not offer STARTTLS: set "
+                                "PAPERROUTE_SMTP_SECURITY to tls or none")]  # fmt: skip
+    except (OSError, smtplib.SMTPException) as exc:
+        return [Finding("mail", "fail", f"cannot reach the SMTP server {where}: {exc}")]
+    findings = [Finding("mail", "ok", f"{where} answers ({current.smtp_security})")]
+    if not current.base_url:
+        findings.append(Finding("site address", "warn", "no PAPERROUTE_BASE_URL: mails link to "
+                                "the address each request came in on, and digests cannot be made"))  # fmt: skip
+    return findings
+
+
+def _disk(current: Settings) -> list[Finding]:
+    folder = current.home if current.home.exists() else current.home.parent
+    free = shutil.disk_usage(folder.resolve()).free
+    status = "ok" if free >= MIN_FREE_BYTES else "warn"
+    return [Finding("disk", status, f"{free / (1 << 30):.1f} GB free for {current.home}")]
+
+
+CHECKS: tuple[Callable[[Settings], list[Finding]], ...] = (_database, _index, _smtp, _disk)
+
+
+def doctor() -> None:
+    """Check this node: settings, database and schema, search index and its lag, mail, disk.
+
+    Exits 1 when something must be fixed before the site can work; warnings
+    name what is off and how to turn it on.
+
+    Example: [bold]PAPERROUTE_HOME=~/papers paperroute doctor[/]
+    """
+    try:
+        current = Settings()
+    except Exception as exc:
+        findings = [Finding("settings", "fail", str(exc).splitlines()[0])]
+    else:
+        findings = [Finding("settings", "ok", f"home {current.home}")]
+        for check in CHECKS:
+            findings += check(current)
+    table = Table(title="paperroute doctor")
+    for column in ("part", "status", "detail"):
+        table.add_column(column)
+    colours = {"ok": "green", "warn": "yellow", "fail": "red"}
+    for f in findings:
+        table.add_row(f.part, f"[{colours[f.status]}]{f.status}[/]", f.detail)
+    console.print(table)
+    if any(f.status == "fail" for f in findings):
+        raise typer.Exit(1)
