@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 from pydantic import ValidationError
+from sqlalchemy import Engine
 
 from paperroute.config import Settings
 from paperroute.worker import (
     DEFAULT_SCHEDULE,
+    LeaseClaim,
     ScheduledJob,
     due_jobs,
     make_jobs,
     next_run,
     run_command,
+    run_due,
     run_forever,
 )
 
@@ -47,7 +50,7 @@ def test_the_loop_runs_due_jobs_in_order_and_reports() -> None:
     def sleep(seconds: float) -> None:
         now[0] += dt.timedelta(seconds=seconds)
 
-    def runner(argv: Sequence[str]) -> int:
+    def runner(argv: Sequence[str], heartbeat: Callable[[], None]) -> int:
         ran.append((now[0], tuple(argv)))
         return 0 if argv[0] == "index" else 2
 
@@ -74,3 +77,39 @@ def test_the_schedule_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch
 def test_a_job_is_a_real_paperroute_process() -> None:
     assert run_command(["--help"]) == 0
     assert run_command(["no-such-command"]) != 0
+
+
+def test_two_workers_share_the_schedule_through_leases(engine: Engine) -> None:
+    jobs = make_jobs([ScheduledJob(cron="*/5 * * * *", command="index sync")])
+    now = [T0 + dt.timedelta(minutes=5)]
+    clock = lambda: now[0]  # noqa: E731
+    ran: list[str] = []
+    lines: list[str] = []
+    a, b = (LeaseClaim(engine, holder=h, clock=clock) for h in ("a", "b"))
+
+    def runner_of(holder: str) -> Callable[[Sequence[str], Callable[[], None]], int]:
+        def run(argv: Sequence[str], heartbeat: Callable[[], None]) -> int:
+            ran.append(holder)
+            heartbeat()  # renewing a lease one holds
+            return 0
+
+        return run
+
+    for claim, name in ((a, "a"), (b, "b")):  # both wake at the same firing
+        run_due(jobs, T0, now[0], report=lines.append, runner=runner_of(name), claim=claim)
+    assert ran == ["a"] and "taken by another worker" in lines[-1]
+
+    # b runs the next firing; then a dies holding the one after, and its lease runs out.
+    now[0] += dt.timedelta(minutes=5)
+    run_due(jobs, now[0] - dt.timedelta(minutes=5), now[0], report=lines.append,
+            runner=runner_of("b"), claim=b)  # fmt: skip
+    now[0] += dt.timedelta(minutes=5)
+    assert a.take(jobs[0], now[0])  # and never releases it
+    run_due(jobs, now[0] - dt.timedelta(seconds=1), now[0], report=lines.append,
+            runner=runner_of("b"), claim=b)  # fmt: skip
+    now[0] += dt.timedelta(minutes=1)  # within the lease: the job still belongs to a
+    assert not b.take(jobs[0], now[0] + dt.timedelta(minutes=4))
+    now[0] += dt.timedelta(minutes=4)  # past a's lease, at the next firing: b takes over
+    run_due(jobs, now[0] - dt.timedelta(seconds=1), now[0], report=lines.append,
+            runner=runner_of("b"), claim=b)  # fmt: skip
+    assert ran == ["a", "b", "b"]

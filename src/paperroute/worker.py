@@ -3,22 +3,46 @@
 Each job is a paperroute command run in its own process: a crash or a leak in
 one run never takes the worker down, and what a job does is exactly what the
 same command does on the command line.
+
+Several workers (on several machines, one database) share the schedule:
+before running a firing of a job a worker takes the job's lease in the
+database (store.leases), renews it while the job runs and frees it after.
+Each firing runs on one worker; a worker that dies holds its job only until
+the lease expires, and the job's next firing runs elsewhere.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shlex
+import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from croniter import croniter
 from pydantic import BaseModel, field_validator
+from sqlalchemy import Engine
 
-__all__ = ["DEFAULT_SCHEDULE", "Job", "ScheduledJob", "due_jobs", "next_run", "run_forever"]
+from paperroute.store.leases import release_lease, renew_lease, take_lease
+
+__all__ = [
+    "DEFAULT_SCHEDULE",
+    "Job",
+    "LeaseClaim",
+    "ScheduledJob",
+    "due_jobs",
+    "next_run",
+    "run_forever",
+]
+
+LEASE = dt.timedelta(minutes=2)
+RENEW_EVERY = 30.0  # seconds: several renewals fit in a lease, so one slow one does not lose it
 
 
 class ScheduledJob(BaseModel):
@@ -71,21 +95,98 @@ def next_run(job: Job, after: dt.datetime) -> dt.datetime:
     return moment
 
 
+def last_firing(job: Job, now: dt.datetime) -> dt.datetime:
+    """The latest moment at or before `now` the job's cron expression fired (UTC)."""
+    after = now.astimezone(dt.UTC) + dt.timedelta(microseconds=1)
+    moment: dt.datetime = croniter(job.cron, after).get_prev(dt.datetime)
+    return moment
+
+
 def due_jobs(jobs: Sequence[Job], last: dt.datetime, now: dt.datetime) -> list[Job]:
     """Jobs whose schedule fired in (last, now]; one run each, however many firings were missed."""
     return [job for job in jobs if next_run(job, last) <= now]
 
 
-def run_command(argv: Sequence[str]) -> int:
-    """Run one paperroute command in a child process; its output goes to the worker's."""
-    return subprocess.run([sys.executable, "-m", "paperroute", *argv], check=False).returncode
+Heartbeat = Callable[[], None]
+Runner = Callable[[Sequence[str], Heartbeat], int]
+
+
+def run_command(argv: Sequence[str], heartbeat: Heartbeat = lambda: None) -> int:
+    """Run one paperroute command in a child process; its output goes to the worker's.
+
+    `heartbeat` is called every RENEW_EVERY seconds while it runs.
+    """
+    child = subprocess.Popen([sys.executable, "-m", "paperroute", *argv])
+    while True:
+        try:
+            return child.wait(timeout=RENEW_EVERY)
+        except subprocess.TimeoutExpired:
+            heartbeat()
+
+
+class Claim(Protocol):
+    def take(self, job: Job, firing: dt.datetime) -> bool: ...
+    def renew(self, job: Job) -> None: ...
+    def release(self, job: Job) -> None: ...
+
+
+class LeaseClaim:
+    """Leases in the database: what lets several workers share one schedule."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        holder: str | None = None,
+        ttl: dt.timedelta = LEASE,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self.engine, self.ttl, self.clock = engine, ttl, clock
+        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+    def take(self, job: Job, firing: dt.datetime) -> bool:
+        with self.engine.begin() as conn:
+            return take_lease(conn, job.name, self.holder, firing, self.clock(), self.ttl)
+
+    def renew(self, job: Job) -> None:
+        with self.engine.begin() as conn:
+            renew_lease(conn, job.name, self.holder, self.clock(), self.ttl)
+
+    def release(self, job: Job) -> None:
+        with self.engine.begin() as conn:
+            release_lease(conn, job.name, self.holder)
+
+
+def run_due(
+    jobs: Sequence[Job],
+    last: dt.datetime,
+    now: dt.datetime,
+    *,
+    report: Callable[[str], None],
+    runner: Runner = run_command,
+    claim: Claim | None = None,
+) -> None:
+    """Run the jobs due in (last, now], one after another; with a claim, only those it wins."""
+    for job in due_jobs(jobs, last, now):
+        if claim is not None and not claim.take(job, last_firing(job, now)):
+            report(f"{now:%Y-%m-%d %H:%M} {job.name}: taken by another worker")
+            continue
+        started = time.monotonic()
+        try:
+            code = runner(job.argv, (lambda j=job: claim.renew(j)) if claim else lambda: None)
+        finally:
+            if claim is not None:
+                claim.release(job)
+        outcome = "done" if code == 0 else f"failed (exit code {code})"
+        report(f"{now:%Y-%m-%d %H:%M} {job.name}: {outcome} in {time.monotonic() - started:.1f} s")
 
 
 def run_forever(
     jobs: Sequence[Job],
     *,
     report: Callable[[str], None],
-    runner: Callable[[Sequence[str]], int] = run_command,
+    runner: Runner = run_command,
+    claim: Claim | None = None,
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     sleep: Callable[[float], None] = time.sleep,
     stop: Callable[[], bool] = lambda: False,
@@ -96,11 +197,5 @@ def run_forever(
         wake = min(next_run(job, last) for job in jobs)
         sleep(max(0.0, (wake - clock()).total_seconds()))
         now = clock()
-        for job in due_jobs(jobs, last, now):
-            started = time.monotonic()
-            code = runner(job.argv)
-            outcome = "done" if code == 0 else f"failed (exit code {code})"
-            report(
-                f"{now:%Y-%m-%d %H:%M} {job.name}: {outcome} in {time.monotonic() - started:.1f} s"
-            )
+        run_due(jobs, last, now, report=report, runner=runner, claim=claim)
         last = now

@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 
 from paperroute.cli.console import console, open_store, settings
-from paperroute.worker import make_jobs, next_run, run_forever
+from paperroute.worker import LeaseClaim, make_jobs, next_run, run_forever
 
 __all__ = ["worker"]
 
@@ -19,6 +19,8 @@ def worker(
     The schedule is JSON, e.g.
     PAPERROUTE_SCHEDULE='[{"cron": "30 1 * * 1-5", "command": "ingest rss --category cs"}]';
     times are UTC; each job is a paperroute command run in its own process.
+    Run a worker on several machines at once if you like: each firing of a
+    job runs on one of them (a lease in the database).
 
     Example: [bold]paperroute worker --list[/]
     """
@@ -35,10 +37,10 @@ def worker(
     console.print(table)
     if list_only or not jobs:
         return
-    with open_store(current):  # refuses an old schema before any job runs
-        pass
-    console.print("Worker running; Ctrl-C stops it.")
-    try:
-        run_forever(jobs, report=console.print)
-    except KeyboardInterrupt:
-        console.print("Worker stopped.")
+    with open_store(current) as engine:  # refuses an old schema before any job runs
+        claim = LeaseClaim(engine)
+        console.print(f"Worker {claim.holder} running; Ctrl-C stops it.")
+        try:
+            run_forever(jobs, report=console.print, claim=claim)
+        except KeyboardInterrupt:
+            console.print("Worker stopped.")

@@ -29,6 +29,7 @@ __all__ = [
     "dismissals",
     "ingest_rejects",
     "ingest_runs",
+    "job_leases",
     "login_tokens",
     "metadata",
     "paper_categories",
@@ -308,6 +309,18 @@ reader_interests = Table(
     Column("kind", String(16), nullable=False),  # category | paper | text
     Column("value", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Which worker runs a scheduled job, until when (renewed while it runs), and
+# the firing it runs: with several workers each firing runs once, and a dead
+# worker's job is taken by another once its lease has expired.
+job_leases = Table(
+    "job_leases",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("holder", String(200), nullable=True),  # None: not running
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("firing", DateTime(timezone=True), nullable=False),
 )
 
 rate_limits = Table(
