@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.exc import OperationalError
 
-from paperroute.cli import digest, doctor, index, ingest, papers, rank, runs, users
+from paperroute.cli import backup, digest, doctor, index, ingest, papers, rank, runs, users
 from paperroute.cli import search as search_cli
 from paperroute.cli import worker as worker_cli
 from paperroute.cli.console import (
@@ -54,6 +54,8 @@ app.command("search")(search_cli.search)
 app.command("similar")(search_cli.similar)
 app.command("trending")(rank.trending)
 app.command("doctor")(doctor.doctor)
+app.command("backup")(backup.backup)
+app.command("restore")(backup.restore)
 
 
 @app.command()
