@@ -16,6 +16,7 @@ from paperroute.rank.for_you import CandidateCache
 from paperroute.search.live import LiveSearch
 from paperroute.store.db import check_schema, make_engine
 from paperroute.web import errors
+from paperroute.web.metrics import RequestTimer, observe_search
 from paperroute.web.page_cache import PageCache
 from paperroute.web.routes import install_routes
 from paperroute.web.security import SecurityHeaders
@@ -62,13 +63,14 @@ def create_app(
     app.state.clock = clock
     app.state.mailer = mailer or make_mailer(settings)
     load = (lambda: embedder) if embedder else partial(load_embedder, settings.embedder)
-    app.state.search = LiveSearch(engine, settings.index_root, load)
+    app.state.search = LiveSearch(engine, settings.index_root, load, observe=observe_search)
     app.state.page_cache = PageCache()
     app.state.views = views = ViewRecorder(engine)
     app.state.candidates = CandidateCache()
     errors.install(app)
     install_routes(app)
     app.add_middleware(SecurityHeaders, secure_cookies=settings.secure_cookies)
+    app.add_middleware(RequestTimer)  # outermost: its time includes every other middleware
     return app
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -103,6 +104,15 @@ def test_connections_are_spread_over_both_workers(tmp_path: Path) -> None:
                 connection.close()
         serving = [n for n in share.values() if n]
         assert len(serving) == 2 and sum(serving) == 16, share
+        # Whichever worker answers /metrics counts the requests both served.
+        scrape = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        scrape.request("GET", "/metrics")
+        text = scrape.getresponse().read().decode()
+        scrape.close()
+        found = re.search(
+            r'request_seconds_count\{method="GET",route="static",status="200"\} (\S+)', text
+        )
+        assert found and float(found.group(1)) >= 16, text[:2000]
 
         taken = _cli(tmp_path, "serve", "--workers", "2", "--port", str(port))
         _, stderr = taken.communicate(timeout=60)

@@ -26,8 +26,15 @@ class LiveSearch:
     the index again, so it never serves a stale catalog next to fresh text.
     """
 
-    def __init__(self, engine: Engine, root: Path, load_embedder: Callable[[], Embedder]) -> None:
-        self.engine, self.root = engine, root
+    def __init__(
+        self,
+        engine: Engine,
+        root: Path,
+        load_embedder: Callable[[], Embedder],
+        *,
+        observe: Callable[[float], None] | None = None,
+    ) -> None:
+        self.engine, self.root, self.observe = engine, root, observe
         self._load_embedder = load_embedder
         self._embedder: Embedder | None = None
         self._service: SearchService | None = None
@@ -63,6 +70,7 @@ class LiveSearch:
                 if self._embedder is None:
                     self._embedder = self._load_embedder()
                 index = open_index(self.root, self._embedder, create=False)
-                self._service = SearchService(self.engine, Ranker(index, self._embedder))
+                ranker = Ranker(index, self._embedder)
+                self._service = SearchService(self.engine, ranker, observe=self.observe)
                 self._stamp = stamp
             return self._service

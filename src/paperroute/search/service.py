@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -144,8 +145,11 @@ class Ranker:
 class SearchService:
     """Searches for what a user typed; papers for display come from the database."""
 
-    def __init__(self, engine: Engine, ranker: Ranker) -> None:
+    def __init__(
+        self, engine: Engine, ranker: Ranker, *, observe: Callable[[float], None] | None = None
+    ) -> None:
         self.engine, self.ranker = engine, ranker
+        self.observe = observe  # hears each search's seconds (the site's metrics)
 
     def search(
         self,
@@ -158,6 +162,16 @@ class SearchService:
         today: dt.date | None = None,
     ) -> SearchPage:
         """One page of results for what a user typed."""
+        started = time.perf_counter()
+        try:
+            return self._search(text, mode, sort, limit, offset, today)
+        finally:
+            if self.observe is not None:
+                self.observe(time.perf_counter() - started)
+
+    def _search(
+        self, text: str, mode: Mode, sort: Sort, limit: int, offset: int, today: dt.date | None
+    ) -> SearchPage:
         parsed = parse_query(text, today=today or dt.date.today())
         if parsed.arxiv_id is not None:
             with self.engine.connect() as conn:

@@ -2,11 +2,36 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import Connection, distinct, func, select
 
-from paperroute.store.schema import ingest_runs, paper_categories, papers
+from paperroute.store.schema import digest_outbox, ingest_runs, paper_categories, papers
 
-__all__ = ["summarize"]
+__all__ = ["MetricCounts", "metric_counts", "summarize"]
+
+
+@dataclass(frozen=True, slots=True)
+class MetricCounts:
+    papers: int
+    ingested: dict[tuple[str, str], int]  # (source, outcome: new/updated/unchanged/rejected)
+    outbox: dict[str, int]  # digests by status
+
+
+def metric_counts(conn: Connection) -> MetricCounts:
+    """What /metrics reports from the database: three small aggregate queries."""
+    total = conn.execute(select(func.count()).select_from(papers)).scalar_one()
+    outcomes = ("new", "updated", "unchanged", "rejected")
+    sums = conn.execute(
+        select(ingest_runs.c.source, *(func.sum(ingest_runs.c[o]) for o in outcomes)).group_by(
+            ingest_runs.c.source
+        )
+    )
+    ingested = {(row[0], o): int(row[n + 1] or 0) for row in sums for n, o in enumerate(outcomes)}
+    statuses = conn.execute(
+        select(digest_outbox.c.status, func.count()).group_by(digest_outbox.c.status)
+    )
+    return MetricCounts(int(total), ingested, {str(s): int(n) for s, n in statuses})
 
 
 def summarize(conn: Connection) -> dict[str, int | str]:

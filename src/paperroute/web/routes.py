@@ -16,6 +16,7 @@ from paperroute.web import (
     for_you,
     health,
     hf_api,
+    metrics,
     pages,
     search_page,
 )
@@ -26,6 +27,6 @@ __all__ = ["install_routes"]
 
 def install_routes(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (health, hf_api, api, api_recommend, docs, feeds, auth, account, digest_pages, search_page,
+    for module in (health, metrics, hf_api, api, api_recommend, docs, feeds, auth, account, digest_pages, search_page,
                    for_you, pages):  # fmt: skip
         app.include_router(module.router)

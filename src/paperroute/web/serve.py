@@ -12,11 +12,16 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
+import shutil
 import signal
 import socket
+import tempfile
 import time
 from multiprocessing.process import BaseProcess
 from types import FrameType
+
+from paperroute.web.metrics import MULTIPROCESS_DIR
 
 __all__ = ["PortInUse", "serve_workers"]
 
@@ -55,6 +60,9 @@ def serve_workers(host: str, port: int, workers: int) -> None:
     # Bound once without SO_REUSEPORT first: a port another program holds is an
     # error here, instead of the kernel quietly sharing it with that program.
     _listener(host, port, share=False).close()
+    # Each worker writes its metrics here, so /metrics on any of them shows all.
+    metrics_folder = tempfile.mkdtemp(prefix="paperroute-metrics-")
+    os.environ[MULTIPROCESS_DIR] = metrics_folder
     context = multiprocessing.get_context("spawn")
     stopping = False
 
@@ -87,3 +95,5 @@ def serve_workers(host: str, port: int, workers: int) -> None:
         for sig, handler in previous.items():
             with contextlib.suppress(ValueError, TypeError):
                 signal.signal(sig, handler)
+        os.environ.pop(MULTIPROCESS_DIR, None)
+        shutil.rmtree(metrics_folder, ignore_errors=True)
