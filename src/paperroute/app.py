@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from paperroute.config import Settings
 from paperroute.index.embed import Embedder, load_embedder
+from paperroute.logs import configure_logging
 from paperroute.mailer import Mailer, make_mailer
 from paperroute.rank.for_you import CandidateCache
 from paperroute.search.live import LiveSearch
@@ -76,4 +77,6 @@ def create_app(
 
 def create_app_from_env() -> FastAPI:
     """Factory for uvicorn workers: settings come from PAPERROUTE_* variables."""
-    return create_app(Settings())
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+    return create_app(settings)

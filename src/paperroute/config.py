@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -45,6 +46,8 @@ class Settings(BaseSettings):
     # What `paperroute worker` runs, as JSON: [{"cron": "30 1 * * 1-5",
     # "command": "ingest rss --category cs"}, ...]; times are UTC.
     schedule: list[ScheduledJob] = list(DEFAULT_SCHEDULE)
+    log_format: Literal["text", "json"] = "text"  # json: one object per line, for collectors
+    log_level: str = "INFO"
 
     @property
     def index_root(self) -> Path:

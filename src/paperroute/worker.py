@@ -14,6 +14,7 @@ the lease expires, and the job's next firing runs elsewhere.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import shlex
 import socket
@@ -41,6 +42,7 @@ __all__ = [
     "run_forever",
 ]
 
+log = logging.getLogger("paperroute.worker")
 LEASE = dt.timedelta(minutes=2)
 RENEW_EVERY = 30.0  # seconds: several renewals fit in a lease, so one slow one does not lose it
 
@@ -169,7 +171,9 @@ def run_due(
     """Run the jobs due in (last, now], one after another; with a claim, only those it wins."""
     for job in due_jobs(jobs, last, now):
         if claim is not None and not claim.take(job, last_firing(job, now)):
-            report(f"{now:%Y-%m-%d %H:%M} {job.name}: taken by another worker")
+            line = f"{now:%Y-%m-%d %H:%M} {job.name}: taken by another worker"
+            log.info(line, extra={"job": job.name, "skipped": "taken by another worker"})
+            report(line)
             continue
         started = time.monotonic()
         try:
@@ -178,7 +182,11 @@ def run_due(
             if claim is not None:
                 claim.release(job)
         outcome = "done" if code == 0 else f"failed (exit code {code})"
-        report(f"{now:%Y-%m-%d %H:%M} {job.name}: {outcome} in {time.monotonic() - started:.1f} s")
+        seconds = time.monotonic() - started
+        line = f"{now:%Y-%m-%d %H:%M} {job.name}: {outcome} in {seconds:.1f} s"
+        log.log(logging.INFO if code == 0 else logging.ERROR, line,
+                extra={"job": job.name, "exit_code": code, "seconds": round(seconds, 3)})  # fmt: skip
+        report(line)
 
 
 def run_forever(

@@ -6,6 +6,7 @@ import typer
 from rich.table import Table
 
 from paperroute.cli.console import console, open_store, settings
+from paperroute.logs import configure_logging
 from paperroute.worker import LeaseClaim, make_jobs, next_run, run_forever
 
 __all__ = ["worker"]
@@ -40,7 +41,8 @@ def worker(
     with open_store(current) as engine:  # refuses an old schema before any job runs
         claim = LeaseClaim(engine)
         console.print(f"Worker {claim.holder} running; Ctrl-C stops it.")
+        configure_logging(current.log_format, current.log_level)  # each run is logged
         try:
-            run_forever(jobs, report=console.print, claim=claim)
+            run_forever(jobs, report=lambda _: None, claim=claim)
         except KeyboardInterrupt:
             console.print("Worker stopped.")
