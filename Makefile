@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.runtime-installed
 DEV := $(VENV)/.dev-installed
 
-.PHONY: demo test lint format bench bench-search bench-web bench-digest clean docs
+.PHONY: demo test lint format bench bench-search bench-web bench-digest bench-recommend clean docs
 
 $(RUNTIME): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,3 +51,6 @@ bench-web: $(DEV)  ## bench/web.py: the site served with 2 workers under load fr
 
 bench-digest: $(DEV)  ## bench/digest.py: 10,000 subscribers' digests composed and delivered to a local SMTP server (SQLite; --database-url for PostgreSQL)
 	$(BIN)/python bench/digest.py
+
+bench-recommend: $(DEV)  ## bench/recommend.py: recommendation quality against arxiv-sanity-lite at three cutoffs, and time per reader over 54k papers
+	$(BIN)/python bench/recommend.py
