@@ -12,8 +12,9 @@ A reader's model is then plain arithmetic over the rows of their liked papers
     score   = text + 1.0 * authors + 0.02 * topics - 0.5 * max cos(paper, disliked paper)
 
 No training loop: "fitting" one reader is a sparse product of their liked
-papers with the candidates (a few milliseconds for 3,000 candidates), so it
-runs on a page request. The weights were chosen on the authorship simulation
+papers with the candidates through a term -> papers index, leaving out the
+words found in more than 5% of the candidates (a few milliseconds for 3,000
+candidates, 25 ms p95 for all 54k papers), so it runs on a page request. The weights were chosen on the authorship simulation
 of `paperroute eval recommend` at one cutoff and checked at two others; the
 same simulation shows it ahead of arxiv-sanity's per-user SVM. Every
 recommendation can say which liked paper it is closest to and which words
@@ -37,6 +38,11 @@ from paperroute.domain import Paper
 __all__ = ["Corpus", "Reader", "Recommendation", "Rows", "explain", "paper_text", "score_reader"]
 
 TOP_NEIGHBOURS = 2
+# Words in more than this share of the candidates are left out of the similarities
+# to liked papers: each touches thousands of papers and says little (measured on
+# the eval: 2x faster over 54k papers, recall@20 without authors 0.303 -> 0.295).
+COMMON_SHARE = 0.05
+COMMON_MIN_PAPERS = 100  # in a small corpus every word is "common": none is left out
 WEIGHTS = {"centroid": 1.0, "neighbours": 1.0, "authors": 1.0, "topics": 0.02, "disliked": 0.5}
 _LATEX_COMMAND = re.compile(r"\\[a-zA-Z]+\*?")
 _LATEX_SYMBOL = re.compile(r"[$\{\}^_\\~]")
@@ -111,6 +117,9 @@ class Corpus:
             self.vectorizer.set_params(min_df=1, max_df=1.0)
             text = self.vectorizer.fit_transform(texts)
         self.vocabulary = self.vectorizer.get_feature_names_out()
+        idf = np.asarray(self.vectorizer.idf_)
+        papers_with = (len(papers) + 1) / np.exp(idf - 1) - 1  # idf = ln((1+n)/(1+df)) + 1
+        self.common_terms = papers_with > max(COMMON_SHARE * len(papers), COMMON_MIN_PAPERS)
         self.author_index: dict[str, int] = {}
         self.topic_index: dict[str, int] = {}
         authors = _incidence([p.authors for p in papers], self.author_index, grow=True)
@@ -155,12 +164,14 @@ def _parts(corpus: Corpus, reader: Reader, candidates: Rows) -> _Parts:
     similarity = np.zeros((0, len(candidates)), dtype=np.float32)
     centroid = np.zeros(corpus.rows.text.shape[1], dtype=np.float32)
     if len(liked):
-        similarity = _cosines(liked.text, candidates)
+        similarity = _cosines(_without(liked.text, corpus.common_terms), candidates)
         k = min(TOP_NEIGHBOURS, len(liked))
         parts["neighbours"] = np.partition(similarity, len(liked) - k, axis=0)[-k:].mean(axis=0)
         centroid = np.asarray(liked.text.sum(axis=0)).ravel().astype(np.float32)
+        # cos(paper, sum of liked) is the sum of its cosines to each liked paper over the
+        # sum's length: no second product over the candidates.
+        parts["centroid"] = similarity.sum(axis=0) / (float(np.linalg.norm(centroid)) + 1e-9)
         centroid /= float(np.linalg.norm(centroid)) + 1e-9
-        parts["centroid"] = _cosines(sp.csr_matrix(centroid), candidates)[0]
         per_author = np.asarray(liked.authors.sum(axis=0)).ravel() / len(liked)
         weights = (per_author * corpus.author_idf[: len(per_author)]).astype(np.float32)
         parts["authors"] = _row_max(candidates.authors, weights)
@@ -186,6 +197,14 @@ def _cosines(few: Matrix, many: Rows) -> npt.NDArray[np.float32]:
     """
     by_term = many.by_term if many.by_term is not None else sp.csr_matrix(many.text.T)
     return (few @ by_term).toarray().astype(np.float32)
+
+
+def _without(matrix: Matrix, columns: npt.NDArray[np.bool_]) -> Matrix:
+    """The rows with these columns zeroed."""
+    rows = sp.csr_matrix(matrix, copy=True)
+    rows.data[columns[rows.indices]] = 0.0
+    rows.eliminate_zeros()
+    return rows
 
 
 def _row_max(matrix: Matrix, weights: Scores) -> Scores:
