@@ -80,7 +80,7 @@ def test_a_job_is_a_real_paperroute_process() -> None:
 
 
 def test_two_workers_share_the_schedule_through_leases(engine: Engine) -> None:
-    jobs = make_jobs([ScheduledJob(cron="*/5 * * * *", command="index sync")])
+    jobs = make_jobs([ScheduledJob(cron="*/5 * * * *", command="digest send")])
     now = [T0 + dt.timedelta(minutes=5)]
     clock = lambda: now[0]  # noqa: E731
     ran: list[str] = []
@@ -113,3 +113,14 @@ def test_two_workers_share_the_schedule_through_leases(engine: Engine) -> None:
     run_due(jobs, now[0] - dt.timedelta(seconds=1), now[0], report=lines.append,
             runner=runner_of("b"), claim=b)  # fmt: skip
     assert ran == ["a", "b", "b"]
+
+
+def test_each_node_syncs_its_own_index(engine: Engine) -> None:
+    jobs = make_jobs([ScheduledJob(cron="*/5 * * * *", command="index sync")])
+    now = T0 + dt.timedelta(minutes=5)
+    ran: list[str] = []
+    for holder in ("a", "b"):
+        claim = LeaseClaim(engine, holder=holder, clock=lambda: now)
+        run_due(jobs, T0, now, report=lambda _: None, claim=claim,
+                runner=lambda argv, beat, h=holder: ran.append(h) or 0)  # fmt: skip
+    assert ran == ["a", "b"]

@@ -48,8 +48,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncGenerator[None]:
         yield
-        views.flush()
-        engine.dispose()
+        try:
+            views.flush()
+        finally:
+            engine.dispose()
 
     app = FastAPI(
         title="paperroute",

@@ -8,12 +8,14 @@ Several workers (on several machines, one database) share the schedule:
 before running a firing of a job a worker takes the job's lease in the
 database (store.leases), renews it while the job runs and frees it after.
 Each firing runs on one worker; a worker that dies holds its job only until
-the lease expires, and the job's next firing runs elsewhere.
+the lease expires, and the job's next firing runs elsewhere. `index` jobs are
+not leased: each node keeps its own search index, so each worker syncs it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import os
 import shlex
@@ -24,6 +26,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
 from croniter import croniter
@@ -119,11 +122,16 @@ def run_command(argv: Sequence[str], heartbeat: Heartbeat = lambda: None) -> int
     `heartbeat` is called every RENEW_EVERY seconds while it runs.
     """
     child = subprocess.Popen([sys.executable, "-m", "paperroute", *argv])
-    while True:
-        try:
-            return child.wait(timeout=RENEW_EVERY)
-        except subprocess.TimeoutExpired:
-            heartbeat()
+    try:
+        while True:
+            try:
+                return child.wait(timeout=RENEW_EVERY)
+            except subprocess.TimeoutExpired:
+                heartbeat()
+    finally:
+        if child.poll() is None:  # the worker itself is stopping: so does its job
+            child.terminate()
+            child.wait()
 
 
 class Claim(Protocol):
@@ -148,15 +156,35 @@ class LeaseClaim:
 
     def take(self, job: Job, firing: dt.datetime) -> bool:
         with self.engine.begin() as conn:
-            return take_lease(conn, job.name, self.holder, firing, self.clock(), self.ttl)
+            return take_lease(conn, lease_name(job), self.holder, firing, self.clock(), self.ttl)
 
     def renew(self, job: Job) -> None:
-        with self.engine.begin() as conn:
-            renew_lease(conn, job.name, self.holder, self.clock(), self.ttl)
+        """Keep the lease while the job runs; a failure is logged, the job goes on."""
+        try:
+            with self.engine.begin() as conn:
+                kept = renew_lease(conn, lease_name(job), self.holder, self.clock(), self.ttl)
+        except Exception:  # the database may be back at the next renewal
+            log.exception("%s: could not renew its lease", job.name)
+            return
+        if not kept:
+            log.warning("%s: its lease expired and another worker may run it", job.name)
 
     def release(self, job: Job) -> None:
         with self.engine.begin() as conn:
-            release_lease(conn, job.name, self.holder)
+            release_lease(conn, lease_name(job), self.holder)
+
+
+def lease_name(job: Job) -> str:
+    """The job's key in the lease table: its command, and a hash of its whole schedule line
+    (two lines with the same command are two jobs; a long command still fits)."""
+    digest = hashlib.sha256(f"{job.cron}\n{job.name}".encode()).hexdigest()[:16]
+    return f"{job.name[:150]} #{digest}"
+
+
+def _shared(job: Job) -> bool:
+    """Whether one run on any worker does the job for all: not so for the search index,
+    which each node keeps for itself (its sync must run on every node)."""
+    return job.argv[:1] != ("index",)
 
 
 def run_due(
@@ -170,17 +198,26 @@ def run_due(
 ) -> None:
     """Run the jobs due in (last, now], one after another; with a claim, only those it wins."""
     for job in due_jobs(jobs, last, now):
-        if claim is not None and not claim.take(job, last_firing(job, now)):
+        leased = claim if claim is not None and _shared(job) else None
+        try:
+            won = leased is None or leased.take(job, last_firing(job, now))
+        except Exception:  # the database is away: try again at the next firing
+            log.exception("%s: could not take its lease; skipped", job.name)
+            continue
+        if not won:
             line = f"{now:%Y-%m-%d %H:%M} {job.name}: taken by another worker"
             log.info(line, extra={"job": job.name, "skipped": "taken by another worker"})
             report(line)
             continue
         started = time.monotonic()
         try:
-            code = runner(job.argv, (lambda j=job: claim.renew(j)) if claim else lambda: None)
+            code = runner(job.argv, partial(leased.renew, job) if leased else lambda: None)
         finally:
-            if claim is not None:
-                claim.release(job)
+            if leased is not None:
+                try:
+                    leased.release(job)
+                except Exception:  # it expires by itself
+                    log.exception("%s: could not release its lease", job.name)
         outcome = "done" if code == 0 else f"failed (exit code {code})"
         seconds = time.monotonic() - started
         line = f"{now:%Y-%m-%d %H:%M} {job.name}: {outcome} in {seconds:.1f} s"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from paperroute.digest.build import Recommender
 from paperroute.digest.compose import Pool, Recommendation
@@ -15,8 +15,12 @@ __all__ = ["digest_recommender"]
 SECTION_SIZE = 10
 
 
-def digest_recommender(engine: Engine) -> Recommender:
-    """Recommendations for subscribers with an account; features built once per pool."""
+def digest_recommender(engine: Engine, conn: Connection | None = None) -> Recommender:
+    """Recommendations for subscribers with an account; features built once per pool.
+
+    Readers' likes are read on `conn` when given (a page's own connection),
+    else on a connection of their own per subscriber.
+    """
     corpora: dict[int, tuple[Pool, Corpus]] = {}
 
     def recommend(subscriber: Subscriber, pool: Pool) -> list[Recommendation]:
@@ -28,8 +32,11 @@ def digest_recommender(engine: Engine) -> Recommender:
             corpora[id(pool)] = held
         ids = list(pool.by_id)
         papers = [c.paper for c in pool.by_id.values()]
-        with engine.connect() as conn:
+        if conn is not None:
             profile = reader_profile(conn, subscriber.user_id)
+        else:
+            with engine.connect() as own:
+                profile = reader_profile(own, subscriber.user_id)
         found = recommend_from(held[1], ids, papers, profile.liked, profile.disliked,
                                profile.topics, profile.skip, SECTION_SIZE)  # fmt: skip
         return [Recommendation(f.paper_id, f.reason) for f in found]

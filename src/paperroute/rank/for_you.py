@@ -63,10 +63,11 @@ class CandidateCache:
         if newest is None:
             return None
         since = newest - dt.timedelta(days=CANDIDATE_DAYS - 1)
-        listing = paper_store.list_papers(conn, since=since, until=newest, limit=MAX_CANDIDATES)
-        key = (since, newest, listing.total, max(listing.ids, default=0))
+        key = (since, newest, *paper_store.window_stamp(conn, since, newest))
         with self._lock:
             if self._held is None or self._held.key != key:
+                listing = paper_store.list_papers(conn, since=since, until=newest,
+                                                  limit=MAX_CANDIDATES)  # fmt: skip
                 self._held = _Candidates(key, listing.ids, listing.papers, Corpus(listing.papers))
             return self._held
 
@@ -102,7 +103,7 @@ def reader_profile(conn: Connection, user_id: int) -> Profile:
     recent = sorted(liked, reverse=True)[:MAX_LIKED]
     loaded = paper_store.get_papers_by_ids(conn, recent)
     why = [(loaded[i], liked[i]) for i in recent if i in loaded]
-    why += [(p, "your paper") for p in interests.texts.values()]
+    why += [(p, "your paper") for p in list(interests.texts.values())[-MAX_LIKED:]]
     disliked = vote_store.dismissed_ids(conn, user_id)
     against = list(paper_store.get_papers_by_ids(conn, sorted(disliked)[-MAX_LIKED:]).values())
     return Profile(why, against, tuple(interests.categories.values()), set(liked) | disliked)

@@ -6,12 +6,13 @@ from are in the database, so `paperroute index rebuild` remakes it in minutes.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
 
-from sqlalchemy import make_url
+from sqlalchemy import create_engine, make_url, text
 
 __all__ = ["BackupError", "backup_database", "restore_database"]
 
@@ -32,9 +33,15 @@ def _sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def _libpq_url(url: str) -> str:
-    """The SQLAlchemy URL as pg_dump and pg_restore read it."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+def _libpq(url: str) -> tuple[str, dict[str, str]]:
+    """The URL as pg_dump and pg_restore read it, without its password, which goes in
+    their environment (a command line is visible to every user of the machine)."""
+    parsed = make_url(url)
+    env = dict(os.environ)
+    if parsed.password is not None:
+        env["PGPASSWORD"] = str(parsed.password)
+    bare = parsed.set(drivername="postgresql", password=None)
+    return bare.render_as_string(hide_password=False), env
 
 
 def _tool(name: str) -> str:
@@ -45,8 +52,8 @@ def _tool(name: str) -> str:
     return found
 
 
-def _run(argv: list[str]) -> None:
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+def _run(argv: list[str], env: dict[str, str]) -> None:
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
     if done.returncode:
         message = (done.stderr or done.stdout).strip().splitlines()
         raise BackupError(
@@ -61,8 +68,9 @@ def backup_database(url: str, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     path = _sqlite_path(url)
     if path is None:
-        _run([_tool("pg_dump"), "--format=custom", "--no-owner", f"--file={target}",
-              _libpq_url(url)])  # fmt: skip
+        address, env = _libpq(url)
+        _run([_tool("pg_dump"), "--format=custom", "--no-owner", f"--file={target}", address],
+             env)  # fmt: skip
         return
     if not path.exists():
         raise BackupError(f"there is no database at {path}: nothing to back up")
@@ -84,8 +92,18 @@ def restore_database(url: str, source: Path) -> None:
     if path is None:
         if not head.startswith(PG_DUMP_MAGIC):
             raise BackupError(f"{source} is not a PostgreSQL backup (pg_dump --format=custom)")
-        _run([_tool("pg_restore"), "--clean", "--if-exists", "--no-owner",
-              f"--dbname={_libpq_url(url)}", str(source)])  # fmt: skip
+        tool, (address, env) = _tool("pg_restore"), _libpq(url)
+        # An empty schema first: a backup from an older version must not land beside
+        # tables it does not know (then `paperroute init` upgrades it as usual).
+        engine = create_engine(url)
+        try:
+            with engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+        finally:
+            engine.dispose()
+        _run([tool, "--no-owner", "--single-transaction", "--exit-on-error",
+              f"--dbname={address}", str(source)], env)  # fmt: skip
         return
     if not head.startswith(SQLITE_MAGIC):
         raise BackupError(f"{source} is not a SQLite backup")

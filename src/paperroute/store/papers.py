@@ -44,6 +44,7 @@ __all__ = [
     "title_hash",
     "upsert_papers",
     "visible_conditions",
+    "window_stamp",
 ]
 
 
@@ -453,6 +454,16 @@ def list_papers(
         [r.id for r in rows],
         [as_utc(r.created_at) for r in rows],
     )
+
+
+def window_stamp(conn: Connection, since: dt.date, until: dt.date) -> tuple[object, ...]:
+    """What changes when a visible paper of the window is added, edited or hidden:
+    count, highest id, latest change (one aggregate query)."""
+    where = and_(True, *visible_conditions(since, until, None, None))
+    row = conn.execute(
+        select(func.count(), func.max(papers.c.id), func.max(papers.c.changed_at)).where(where)
+    ).one()
+    return tuple(row)
 
 
 def papers_page(conn: Connection, ids: Sequence[int], total: int) -> PaperPage:

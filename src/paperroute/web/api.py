@@ -57,6 +57,7 @@ INDEX_MISSING = (
 )
 _CATEGORY_RE = re.compile(r"([a-z][a-z-]*)(?:\.([a-z][a-z-]*))?", re.IGNORECASE | re.ASCII)
 _ORDERS = {"date": "announced", "votes": "popular", "added": "added"}
+TRENDING_WINDOW = dt.timedelta(days=30)
 
 Limit = Annotated[int, Query(ge=1, le=100, description="How many to return")]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="How many to skip")]
@@ -165,8 +166,8 @@ def list_papers(
     sort: Annotated[
         Literal["date", "trending", "votes", "added"],
         Query(
-            description="Newest announced, trending (see /about/trending), most voted, "
-            "or latest stored here first"
+            description="Newest announced, trending (see /about/trending; the last 30 days "
+            "unless `since` is given), most voted, or latest stored here first"
         ),
     ] = "date",
     limit: Limit = 50,
@@ -176,6 +177,8 @@ def list_papers(
     _check_range(since, until)
     cat = _category(category)
     if sort == "trending":
+        if since is None:  # trending is about now: the last month unless a window is given
+            since = (until or now.date()) - TRENDING_WINDOW
         listing, _ = trending_page(conn, now.date(), since=since, until=until, category=cat,
                                    limit=limit, offset=offset)  # fmt: skip
     else:

@@ -401,7 +401,7 @@ def _next_digest(conn: Connection, subscriber: Subscriber, now: dt.datetime) -> 
     recommendations: Sequence[Recommendation] = ()
     if subscriber.user_id is not None:
         exclude = dismissed_since(conn, after).get(subscriber.user_id, set())
-        recommendations = digest_recommender(conn.engine)(subscriber, pool)
+        recommendations = digest_recommender(conn.engine, conn)(subscriber, pool)
     return compose_digest(subscriber.preferences, pool, exclude=exclude,
                           recommendations=recommendations)  # fmt: skip
 

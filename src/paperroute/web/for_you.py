@@ -23,6 +23,7 @@ __all__ = ["recommendations_for", "router"]
 router = APIRouter(include_in_schema=False)
 SHOWN = 30
 MAX_PASTE = 200_000  # characters of arXiv ids or BibTeX in one go
+MAX_ADDED = 200  # papers taken from one paste: a reader's own list, not a library
 _ARXIV_ID = re.compile(r"\b(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?\b")
 _CATEGORY = re.compile(r"^[a-z][a-z-]*(?:\.[A-Za-z-]+)?$")
 
@@ -63,14 +64,11 @@ def add(
     wanted = [c for c in re.split(r"[\s,]+", categories) if c]
     chosen = [c for c in wanted if _CATEGORY.match(c)]
     rejected = [c for c in wanted if not _CATEGORY.match(c)]
-    refs = list(dict.fromkeys(m.group(1) for m in _ARXIV_ID.finditer(papers)))
+    refs = list(dict.fromkeys(m.group(1) for m in _ARXIV_ID.finditer(papers)))[:MAX_ADDED]
     known = paper_store.ids_for_refs(conn, refs)
-    texts = [p for p in _papers_in(bibtex) if p.title] if bibtex.strip() else []
-    keys = []
-    for ref in known:
-        paper = paper_store.get_paper(conn, ref)
-        if paper is not None and paper.key:
-            keys.append(paper.key)
+    found = paper_store.get_papers_by_ids(conn, list(set(known.values())))
+    keys = [p.key for p in found.values() if p.key]
+    texts = [p for p in _papers_in(bibtex) if p.title][:MAX_ADDED] if bibtex.strip() else []
     added = add_interests(conn, user.id, now, categories=chosen, paper_keys=keys, texts=texts)
     conn.commit()
     query = {"added": str(added), "unknown": " ".join(r for r in refs if r not in known),

@@ -9,6 +9,8 @@ search works, and the search page says what to do.
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
@@ -17,6 +19,8 @@ from paperroute.search.live import LiveSearch
 from paperroute.store.db import SchemaError, check_schema
 
 __all__ = ["router"]
+
+log = logging.getLogger("paperroute.web")
 
 router = APIRouter(include_in_schema=False)
 
@@ -34,8 +38,9 @@ def readyz(request: Request) -> JSONResponse:
         database = "ok"
     except SchemaError as exc:
         database = str(exc)
-    except Exception as exc:
-        database = f"unreachable: {type(exc).__name__}: {exc}"[:300]
+    except Exception:  # any failure to reach the database is "not ready"; details in the log
+        log.exception("readiness: the database cannot be used")
+        database = "unreachable"
     search: LiveSearch = request.app.state.search
     body = {"status": "ok" if database == "ok" else "unavailable", "database": database,
             "search_index": "ok" if search.index_exists() else "missing"}  # fmt: skip

@@ -34,6 +34,8 @@ REQUEST_SECONDS = Histogram(
 )  # fmt: skip
 SEARCH_SECONDS = Histogram("paperroute_search_seconds", "Time to run one search", buckets=_BUCKETS)
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
 router = APIRouter(include_in_schema=False)
 
 
@@ -67,7 +69,8 @@ class RequestTimer:
             name = getattr(route, "path", None) or (
                 "static" if scope["path"].startswith("/static") else "unmatched"
             )
-            REQUEST_SECONDS.labels(name, scope["method"], str(status[0])).observe(
+            method = scope["method"] if scope["method"] in _METHODS else "other"
+            REQUEST_SECONDS.labels(name, method, str(status[0])).observe(
                 time.perf_counter() - started
             )
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import re
 import threading
 import time
@@ -27,6 +28,9 @@ __all__ = ["ViewRecorder", "visitor_key"]
 
 FLUSH_SECONDS = 10.0
 MAX_PENDING = 500
+MAX_HELD = 100_000
+MAX_REF = 100  # characters: a paper key or arXiv id is far shorter
+log = logging.getLogger("paperroute.web")
 # Crawlers and link previews are not readers.
 _ROBOT = re.compile(r"bot|crawl|spider|slurp|preview|fetch|monitor|curl|wget|python|http", re.I)
 
@@ -55,18 +59,35 @@ class ViewRecorder:
         self._monotonic = monotonic
         self._pending: set[tuple[str, dt.date, str]] = set()
         self._last_flush = monotonic()
+        self._writing = False
         self._lock = threading.Lock()
 
     def note(self, paper_ref: str, day: dt.date, visitor: str) -> None:
-        """A view of the paper with this key or arXiv id; written with the next batch."""
+        """A view of the paper with this key or arXiv id; written with the next batch.
+
+        The batch is written by a thread of its own: a page never waits for
+        the write (which, on SQLite, can wait for an ingest's lock).
+        """
         with self._lock:
-            self._pending.add((paper_ref, day, visitor))
-            due = (
+            if len(self._pending) < MAX_HELD:  # a database away for long loses views, not memory
+                self._pending.add((paper_ref[:MAX_REF], day, visitor))
+            due = not self._writing and (
                 len(self._pending) >= self.max_pending
                 or self._monotonic() - self._last_flush >= self.flush_seconds
             )
+            if due:
+                self._writing = True
         if due:
+            threading.Thread(target=self._flush_in_background, daemon=True).start()
+
+    def _flush_in_background(self) -> None:
+        try:
             self.flush()
+        except Exception:  # a popularity signal: logged and dropped, never a failed page
+            log.exception("paper views not written")
+        finally:
+            with self._lock:
+                self._writing = False
 
     def flush(self) -> None:
         """Write the views noted so far."""
