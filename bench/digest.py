@@ -10,7 +10,8 @@ Adds --subscribers confirmed subscribers with varied preferences: daily and
 weekly (weekly readers last had a digest a week ago), seven time zones, send
 hours already past, 0-3 followed categories, 0-3 saved searches (topics and
 queries made from the corpus by bench/search_queries.py), trending on or off,
-10 to 50 papers.
+10 to 50 papers; one in five has an account with 3 to 10 votes on older
+papers, so their digest has a "Recommended for you" section.
 
 Then runs `paperroute digest send --rate 0` as an operator would, against an
 aiosmtpd server on 127.0.0.1 in its own process. Reported: the time until the
@@ -57,12 +58,15 @@ from paperroute.store.subscribers import (
     confirm_subscriber,
     set_papers_after,
 )
+from paperroute.store.users import add_user
+from paperroute.store.votes import vote
 from search import CACHE, CORPUS, cpu_busy, load_papers, machine_line
 from web import PAPERROUTE, free_port, load_site, site_env
 
 BENCH = Path(__file__).parent
 RESULTS = BENCH / "results" / "digest.json"
 TARGET_S = 120.0
+ACCOUNT_SHARE = 0.2
 SENDER = "digest@bench.example"
 ZONES = ("UTC", "Europe/Berlin", "Europe/London", "America/New_York", "America/Los_Angeles",
          "Asia/Kolkata", "Asia/Shanghai")  # fmt: skip
@@ -121,14 +125,26 @@ def preferences_for(rng: random.Random, now: dt.datetime, searches: list[str]) -
 
 def add_subscribers(engine: Engine, count: int, now: dt.datetime, searches: list[str],
                     seed: int) -> Counter[str]:  # fmt: skip
-    """`count` confirmed subscribers; weekly ones had their last digest a week ago."""
+    """`count` confirmed subscribers; weekly ones had their last digest a week ago. One in
+    five has an account with votes on earlier papers: their digest has recommendations."""
     rng = random.Random(seed)
     kinds: Counter[str] = Counter()
     joined = now - dt.timedelta(days=30)
+    with engine.connect() as conn:
+        earlier = list(conn.execute(
+            select(papers.c.id).where(papers.c.created_at < now - dt.timedelta(days=8))
+        ).scalars())  # fmt: skip
     with engine.begin() as conn:
         for n in range(count):
             prefs = preferences_for(rng, now, searches)
-            subscriber = add_subscriber(conn, f"reader{n}@bench.example", joined, preferences=prefs)
+            address = f"reader{n}@bench.example"
+            user_id = None
+            if rng.random() < ACCOUNT_SHARE:
+                user_id = add_user(conn, address, joined).id
+                for paper_id in rng.sample(earlier, rng.randint(3, 10)):
+                    vote(conn, user_id, paper_id, joined)
+                kinds["with an account and votes"] += 1
+            subscriber = add_subscriber(conn, address, joined, preferences=prefs, user_id=user_id)
             confirm_subscriber(conn, subscriber.id, joined)
             days = 7 if prefs.frequency == "weekly" else 1
             set_papers_after(conn, subscriber.id, now - dt.timedelta(days=days, hours=1))
