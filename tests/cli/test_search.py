@@ -70,9 +70,11 @@ def test_check_fails_until_sync_catches_up(invoke: Invoke, tmp_path: Path) -> No
         '{"id": "2601.00001", "title": "A brand new paper on topology", "summary": "Knots."}\n'
     )
     invoke("ingest", "file", str(extra))
-    assert "1 missing from the index" in invoke("index", "check", expect=1).output
+    behind = " ".join(invoke("index", "check", expect=1).output.split())
+    assert "1 missing from the index" in behind
+    assert "1 papers changed in the database since (its lag)" in behind
     assert "1 papers taken in" in invoke("index", "sync").output
-    invoke("index", "check")
+    assert "0 papers changed" in " ".join(invoke("index", "check").output.split())
     assert "Rebuilt: 41 papers" in invoke("index", "rebuild").output
     invoke("index", "check")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import typer
 from rich.progress import Progress
 
@@ -15,6 +17,7 @@ from paperroute.index.sync import (
     rebuild_index,
     sync_index,
 )
+from paperroute.store.papers import count_changed_since
 
 __all__ = ["app"]
 
@@ -66,15 +69,23 @@ def rebuild() -> None:
 
 @app.command("check")
 def check() -> None:
-    """Compare the index with the database, paper by paper; exit 1 on any difference.
+    """Compare this node's index with the database, paper by paper; exit 1 on any difference.
+
+    Also shows the node's lag: when it last synced and how many papers changed since.
 
     Example: [bold]paperroute index check[/]
     """
     current = settings()
     embedder = load_embedder(current.embedder)
     with open_store(current) as engine:
-        report = check_index(engine, open_index(current.index_root, embedder, create=False))
+        index = open_index(current.index_root, embedder, create=False)
+        report = check_index(engine, index)
+        with engine.connect() as conn:
+            behind = count_changed_since(conn, index.watermark)
     console.print(f"{report.papers:,} papers in the database, {report.indexed:,} in the index.")
+    synced = f"{index.watermark[0]:%Y-%m-%d %H:%M:%S} UTC" if index.watermark else "never"
+    console.print(f"This node ({socket.gethostname()}): last synced {synced}; {behind:,} papers "
+                  "changed in the database since (its lag).")  # fmt: skip
     for label, ids in (("missing from the index", report.missing), ("stale in the index", report.stale),
                        ("in the index only", report.extra), ("not in every part", report.unaligned)):  # fmt: skip
         if ids:
