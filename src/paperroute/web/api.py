@@ -135,7 +135,7 @@ def papers_out(conn: Connection, papers: Sequence[Paper], ids: Sequence[int]) ->
 
 def _category(text: str | None) -> str | None:
     """arXiv's spelling of a category (cs.LG, hep-th, cond-mat.stat-mech); 422 if it is none."""
-    if text is None:
+    if text is None or not text.strip():  # an empty form field: no filter
         return None
     match = _CATEGORY_RE.fullmatch(text.strip()) if len(text) <= 40 else None
     if match is None:

@@ -31,7 +31,8 @@ from paperroute.web.deps import Conn, Now, Search, web_link
 
 __all__ = ["FeedFormat", "FeedItem", "FeedSpec", "render_feed", "router"]
 
-router = APIRouter()
+# RSS and Atom, not JSON: documented in docs/api.md rather than in the OpenAPI schema.
+router = APIRouter(include_in_schema=False)
 
 FeedFormat = Literal["rss", "atom"]
 MEDIA_TYPES: dict[FeedFormat, str] = {

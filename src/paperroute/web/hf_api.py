@@ -139,6 +139,7 @@ def _period(
     conn: Conn, date: dt.date | None, week: str | None, month: str | None
 ) -> tuple[dt.date, dt.date] | None:
     """The days asked for; the newest day with papers when none is given."""
+    week, month = week or None, month or None  # an empty field is no choice
     if sum(x is not None for x in (date, week, month)) > 1:
         raise HTTPException(400, "give only one of date, week and month")
     if week is not None:
