@@ -67,5 +67,9 @@ def test_a_window_takes_its_days_and_category_and_leaves_hidden_papers_out(
         set_hidden(conn, ids["2503.00003"], NOW)
         day = window_signals(conn, since=DAY, until=DAY)
         learning = window_signals(conn, category="cs.LG")
+        computing = window_signals(conn, category="cs")  # an archive takes in its classes
+        neither = window_signals(conn, category="c")
     assert [s.paper_id for s in day] == [ids["2503.00002"]]
     assert [s.paper_id for s in learning] == [ids["2503.00001"]]
+    assert sorted(s.paper_id for s in computing) == sorted([ids["2503.00001"], ids["2503.00002"]])
+    assert neither == []

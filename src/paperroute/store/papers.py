@@ -378,6 +378,11 @@ class PaperPage:
     added: list[dt.datetime] = field(default_factory=list[dt.datetime])
 
 
+def _like_literal(text: str) -> str:
+    """Text matched as itself inside a LIKE pattern (escape character: backslash)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def visible_conditions(
     since: dt.date | None, until: dt.date | None, category: str | None, author: str | None
 ) -> list[Any]:
@@ -387,15 +392,16 @@ def visible_conditions(
     if until is not None:
         conditions.append(papers.c.announced <= until)
     if category:
-        in_category = select(paper_categories.c.paper_id).where(
-            paper_categories.c.category == category
-        )
+        named = paper_categories.c.category
+        match = named == category
+        if "." not in category:  # an archive ("cs", "math") takes in its classes
+            match = or_(match, named.like(f"{_like_literal(category)}.%", escape="\\"))
+        in_category = select(paper_categories.c.paper_id).where(match)
         conditions.append(papers.c.id.in_(in_category))
     if author:
         # Authors are a JSON list of names: match one whole, quoted name.
-        quoted = orjson.dumps(author).decode()
-        pattern = quoted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        conditions.append(papers.c.authors.like(f"%{pattern}%", escape="\\"))
+        quoted = _like_literal(orjson.dumps(author).decode())
+        conditions.append(papers.c.authors.like(f"%{quoted}%", escape="\\"))
     return conditions
 
 
