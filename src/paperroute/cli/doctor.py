@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import shutil
 import smtplib
 from collections.abc import Callable
@@ -15,6 +13,7 @@ from sqlalchemy import text
 
 from paperroute.cli.console import console
 from paperroute.config import Settings
+from paperroute.index.sync import index_in_use
 from paperroute.store.db import SchemaError, check_schema, make_engine
 from paperroute.store.papers import count_changed_since
 
@@ -48,17 +47,15 @@ def _database(current: Settings) -> list[Finding]:
 
 
 def _index(current: Settings) -> list[Finding]:
-    manifest = current.index_root / "manifest.json"
-    if not manifest.exists():
+    found = index_in_use(current.index_root)
+    if found is None:
         return [Finding("search index", "warn", f"none in {current.index_root}: search and "
                         "similar papers are off; run `paperroute index rebuild`")]  # fmt: skip
-    data = json.loads(manifest.read_text())
-    watermark = data.get("watermark")
+    generation, model, watermark = found
     engine = make_engine(current.db_url)
     try:
-        mark = (dt.datetime.fromisoformat(watermark[0]), int(watermark[1])) if watermark else None
         with engine.connect() as conn:
-            behind = count_changed_since(conn, mark)
+            behind = count_changed_since(conn, watermark)
     except Exception:
         behind = -1
     finally:
@@ -66,11 +63,7 @@ def _index(current: Settings) -> list[Finding]:
     lag = "lag unknown" if behind < 0 else f"{behind:,} papers changed since its last sync"
     status = "ok" if behind == 0 else "warn"
     hint = "" if behind == 0 else "; `paperroute index sync` (or the worker) catches up"
-    return [
-        Finding(
-            "search index", status, f"{data.get('generation')} ({data.get('model')}), {lag}{hint}"
-        )
-    ]
+    return [Finding("search index", status, f"{generation} ({model}), {lag}{hint}")]
 
 
 def _smtp(current: Settings) -> list[Finding]:

@@ -39,6 +39,7 @@ __all__ = [
     "IndexMissing",
     "SyncProgress",
     "check_index",
+    "index_in_use",
     "open_index",
     "rebuild_index",
     "sync_index",
@@ -92,6 +93,18 @@ def _read_manifest(root: Path) -> dict[str, object] | None:
         return None
 
 
+def index_in_use(root: Path) -> tuple[str, str, tuple[dt.datetime, int] | None] | None:
+    """The index in use under `root`: (generation, model, watermark); None if none was built."""
+    manifest = _read_manifest(root)
+    if manifest is None:
+        return None
+    raw = manifest.get("watermark")
+    watermark = None
+    if isinstance(raw, list) and len(raw) == 2:
+        watermark = (dt.datetime.fromisoformat(str(raw[0])), int(raw[1]))  # type: ignore[arg-type]
+    return str(manifest["generation"]), str(manifest.get("model")), watermark
+
+
 def _open_generation(
     root: Path, generation: str, watermark: tuple[dt.datetime, int] | None, embedder: Embedder
 ) -> IndexFiles:
@@ -128,11 +141,8 @@ def open_index(root: Path, embedder: Embedder, *, create: bool = True) -> IndexF
             )
         root.mkdir(parents=True, exist_ok=True)
         return _open_generation(root, _new_generation_name(), None, embedder)
-    raw = manifest.get("watermark")
-    watermark = None
-    if isinstance(raw, list) and len(raw) == 2:
-        watermark = (dt.datetime.fromisoformat(str(raw[0])), int(raw[1]))  # type: ignore[arg-type]
-    return _open_generation(root, str(manifest["generation"]), watermark, embedder)
+    generation, _, watermark = index_in_use(root) or ("", "", None)
+    return _open_generation(root, generation, watermark, embedder)
 
 
 def _new_generation_name() -> str:

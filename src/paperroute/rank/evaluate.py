@@ -30,7 +30,8 @@ import time
 import warnings
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -40,7 +41,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
 from paperroute.domain import Paper
-from paperroute.rank.recommend import Corpus, Reader, Rows, score_reader
+from paperroute.rank.recommend import Corpus, Reader, score_reader
 
 __all__ = ["METHODS", "MethodResult", "SimulatedReader", "Simulation", "evaluate_recommenders"]
 
@@ -167,33 +168,25 @@ def _arxiv_sanity(sim: Simulation) -> Scorer:
     return score
 
 
-def _ours(sim: Simulation) -> Scorer:
+def _ours(sim: Simulation, *, authors: bool = True) -> Scorer:
     corpus = Corpus(sim.papers)
     candidates = corpus.rows.take(sim.candidates).indexed()
-
-    def score(reader: SimulatedReader) -> Scores:
-        model = Reader(corpus.rows.take(reader.saved))
-        return score_reader(corpus, model, candidates).astype(np.float64)
-
-    return score
-
-
-def _ours_text(sim: Simulation) -> Scorer:
-    """Ours without the author signal: how far the words alone carry."""
-    corpus = Corpus(sim.papers)
-    candidates = corpus.rows.take(sim.candidates).indexed()
-    nobody = Rows(candidates.text, candidates.authors[:, :0], candidates.topics, candidates.by_term)
+    if not authors:  # "ours-text": no author columns, so the author part is zero
+        candidates = replace(candidates, authors=candidates.authors[:, :0])
 
     def score(reader: SimulatedReader) -> Scores:
         liked = corpus.rows.take(reader.saved)
-        model = Reader(Rows(liked.text, liked.authors[:, :0], liked.topics))
-        return score_reader(corpus, model, nobody).astype(np.float64)
+        if not authors:
+            liked = replace(liked, authors=liked.authors[:, :0])
+        return score_reader(corpus, Reader(liked), candidates).astype(np.float64)
 
     return score
 
 
-_PREPARE = {"newest": _newest, "trending": _trending, "arxiv-sanity": _arxiv_sanity,
-            "ours": _ours, "ours-text": _ours_text}  # fmt: skip
+_PREPARE: dict[str, Callable[[Simulation], Scorer]] = {
+    "newest": _newest, "trending": _trending, "arxiv-sanity": _arxiv_sanity,
+    "ours": _ours, "ours-text": partial(_ours, authors=False),
+}  # fmt: skip
 
 
 def evaluate_recommenders(

@@ -79,9 +79,8 @@ def recommend_for(
     candidates = cache.get(conn)
     if candidates is None:
         return []
-    profile = reader_profile(conn, user_id)
-    return recommend_from(candidates.corpus, candidates.ids, candidates.papers, profile.liked,
-                          profile.disliked, profile.topics, profile.skip, limit)  # fmt: skip
+    return recommend_from(candidates.corpus, candidates.ids, candidates.papers,
+                          reader_profile(conn, user_id), limit)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,19 +112,17 @@ def recommend_from(
     corpus: Corpus,
     ids: Sequence[int],
     papers: Sequence[Paper],
-    liked: Sequence[tuple[Paper, str]],
-    disliked: Sequence[Paper],
-    topics: tuple[str, ...],
-    skip: set[int],
+    profile: Profile,
     limit: int,
 ) -> list[ForYou]:
-    """Rank `papers` (the corpus's rows, with their ids) for a reader; `liked` as (paper, how)."""
+    """Rank `papers` (the corpus's rows, with their ids) for the reader of `profile`."""
+    liked, topics = profile.liked, profile.topics
     if not liked and not topics:
         return []
-    reader = Reader(corpus.describe([p for p, _ in liked]),
-                    corpus.describe(disliked) if disliked else None, topics)  # fmt: skip
+    disliked = corpus.describe(profile.disliked) if profile.disliked else None
+    reader = Reader(corpus.describe([p for p, _ in liked]), disliked, topics)
     # All rows are scored (the corpus's term index serves them); skipped ones are left out after.
-    skipped = frozenset(n for n, paper_id in enumerate(ids) if paper_id in skip)
+    skipped = frozenset(n for n, paper_id in enumerate(ids) if paper_id in profile.skip)
     found = explain(corpus, reader, corpus.rows, limit=limit, exclude=skipped)
     out: list[ForYou] = []
     for r in found:

@@ -14,11 +14,11 @@ A reader's model is then plain arithmetic over the rows of their liked papers
 No training loop: "fitting" one reader is a sparse product of their liked
 papers with the candidates through a term -> papers index, leaving out the
 words found in more than 5% of the candidates (a few milliseconds for 3,000
-candidates, 25 ms p95 for all 54k papers), so it runs on a page request. The weights were chosen on the authorship simulation
-of `paperroute eval recommend` at one cutoff and checked at two others; the
-same simulation shows it ahead of arxiv-sanity's per-user SVM. Every
-recommendation can say which liked paper it is closest to and which words
-carry the match.
+candidates, 25 ms p95 for all 54k papers), so it runs on a page request.
+The weights were chosen on the authorship simulation of `paperroute eval
+recommend` at one cutoff and checked at two others; the same simulation shows
+it ahead of arxiv-sanity's per-user SVM. Every recommendation can say which
+liked paper it is closest to and which words carry the match.
 """
 
 from __future__ import annotations
@@ -129,9 +129,6 @@ class Corpus:
         papers_by = np.asarray(authors.sum(axis=0)).ravel()
         self.author_idf = np.log1p(len(papers) / (1.0 + papers_by)).astype(np.float32)
 
-    def __len__(self) -> int:
-        return len(self.rows)
-
     def describe(self, papers: Sequence[Paper]) -> Rows:
         """Papers outside the corpus (a reader's older papers, a pasted BibTeX) as rows."""
         text = self.vectorizer.transform([paper_text(p.title, p.abstract) for p in papers])
@@ -167,11 +164,12 @@ def _parts(corpus: Corpus, reader: Reader, candidates: Rows) -> _Parts:
         similarity = _cosines(_without(liked.text, corpus.common_terms), candidates)
         k = min(TOP_NEIGHBOURS, len(liked))
         parts["neighbours"] = np.partition(similarity, len(liked) - k, axis=0)[-k:].mean(axis=0)
-        centroid = np.asarray(liked.text.sum(axis=0)).ravel().astype(np.float32)
+        summed = np.asarray(liked.text.sum(axis=0)).ravel().astype(np.float32)
+        length = float(np.linalg.norm(summed)) + 1e-9
+        centroid = summed / length
         # cos(paper, sum of liked) is the sum of its cosines to each liked paper over the
         # sum's length: no second product over the candidates.
-        parts["centroid"] = similarity.sum(axis=0) / (float(np.linalg.norm(centroid)) + 1e-9)
-        centroid /= float(np.linalg.norm(centroid)) + 1e-9
+        parts["centroid"] = similarity.sum(axis=0) / length
         per_author = np.asarray(liked.authors.sum(axis=0)).ravel() / len(liked)
         weights = (per_author * corpus.author_idf[: len(per_author)]).astype(np.float32)
         parts["authors"] = _row_max(candidates.authors, weights)
@@ -217,13 +215,16 @@ def _row_max(matrix: Matrix, weights: Scores) -> Scores:
     return out
 
 
-def score_reader(corpus: Corpus, reader: Reader, candidates: Rows) -> Scores:
-    """Each candidate's score for this reader: higher is a better match."""
-    found = _parts(corpus, reader, candidates).parts
-    total = np.zeros(len(candidates), dtype=np.float32)
-    for name, values in found.items():
+def _weighted(parts: dict[str, Scores], count: int) -> Scores:
+    total = np.zeros(count, dtype=np.float32)
+    for name, values in parts.items():
         total += WEIGHTS[name] * values
     return total
+
+
+def score_reader(corpus: Corpus, reader: Reader, candidates: Rows) -> Scores:
+    """Each candidate's score for this reader: higher is a better match."""
+    return _weighted(_parts(corpus, reader, candidates).parts, len(candidates))
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,9 +248,7 @@ def explain(
     """The best `limit` candidates (rows in `exclude` left out), each with why: its nearest
     liked paper, the words that match, shared authors."""
     found = _parts(corpus, reader, candidates)
-    total = np.zeros(len(candidates), dtype=np.float32)
-    for name, values in found.parts.items():
-        total += WEIGHTS[name] * values
+    total = _weighted(found.parts, len(candidates))
     ranked = np.argsort(-total, kind="stable")[: limit + len(exclude)]
     order = [int(r) for r in ranked if int(r) not in exclude][:limit]
     liked_authors = set(np.flatnonzero(np.asarray(reader.liked.authors.sum(axis=0)).ravel()))

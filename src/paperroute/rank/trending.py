@@ -27,10 +27,18 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
-from paperroute.store.papers import PaperPage, papers_page
+from paperroute.store.papers import PaperPage, list_papers, papers_page
 from paperroute.store.signals import PaperSignals, window_signals
 
-__all__ = ["GRAVITY", "WEIGHTS", "TrendingScore", "rank_trending", "score_paper", "trending_page"]
+__all__ = [
+    "GRAVITY",
+    "WEIGHTS",
+    "TrendingScore",
+    "listing",
+    "rank_trending",
+    "score_paper",
+    "trending_page",
+]
 
 WEIGHTS = {"votes": 1.0, "saves": 2.0, "views": 0.5, "upvotes": 1.0, "stars": 0.5}
 LOG_SCALED = frozenset({"views", "stars"})
@@ -100,3 +108,23 @@ def trending_page(
     )
     chosen = ranked[offset : offset + limit]
     return papers_page(conn, [t.paper_id for t in chosen], len(ranked)), chosen
+
+
+def listing(
+    conn: Connection,
+    today: dt.date,
+    *,
+    order: str,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    category: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> PaperPage:
+    """A page of a listing in any order the site offers: "trending" is ranked here, the
+    store's orders ("announced", "popular", "added") by the store."""
+    if order == "trending":
+        return trending_page(conn, today, since=since, until=until, category=category,
+                             limit=limit, offset=offset)[0]  # fmt: skip
+    return list_papers(conn, since=since, until=until, category=category, limit=limit,
+                       offset=offset, order=order)  # fmt: skip

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
-__all__ = ["insert_or_ignore"]
+__all__ = ["insert_many_or_ignore", "insert_or_ignore"]
+
+
+def _insert(conn: Connection, table: Table) -> Any:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()
 
 
 def insert_or_ignore(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
@@ -16,11 +22,12 @@ def insert_or_ignore(conn: Connection, table: Table, values: dict[str, Any]) -> 
     One statement, no savepoint: two requests racing for the same key both
     succeed, and neither error nor rollback touches the rest of the transaction.
     """
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = (
-        dialect.insert(table)
-        .values(**values)
-        .on_conflict_do_nothing()
-        .returning(*table.primary_key.columns)  # a row back means this call inserted it
-    )
+    # A row back means this call inserted it.
+    statement = _insert(conn, table).values(**values).returning(*table.primary_key.columns)
     return conn.execute(statement).first() is not None
+
+
+def insert_many_or_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows, leaving out those whose key exists already: one statement, many rows."""
+    if rows:
+        conn.execute(_insert(conn, table), list(rows))

@@ -21,8 +21,6 @@ __all__ = [
     "remove_interest",
 ]
 
-KINDS = ("category", "paper", "text")
-
 
 @dataclass(slots=True)
 class Interests:
@@ -31,9 +29,6 @@ class Interests:
     categories: dict[int, str] = field(default_factory=dict[int, str])
     paper_keys: dict[int, str] = field(default_factory=dict[int, str])
     texts: dict[int, Paper] = field(default_factory=dict[int, Paper])  # from elsewhere
-
-    def __bool__(self) -> bool:
-        return bool(self.categories or self.paper_keys or self.texts)
 
 
 def _text_value(paper: Paper) -> str:

@@ -450,9 +450,12 @@ def list_papers(
     where = and_(True, *conditions)
     sort = _ORDERS[order]
     total = conn.execute(select(func.count()).select_from(papers).where(where)).scalar_one()
-    rows = list(
-        conn.execute(select(papers).where(where).order_by(*sort).limit(limit).offset(offset))
-    )
+    rows = conn.execute(select(papers).where(where).order_by(*sort).limit(limit).offset(offset))
+    return _page(conn, list(rows), total)
+
+
+def _page(conn: Connection, rows: Sequence[Row[Any]], total: int) -> PaperPage:
+    """Paper rows, in their order, with their versions, as one page of a listing."""
     versions = _versions_of(conn, [r.id for r in rows])
     return PaperPage(
         [_row_to_paper(r, versions.get(r.id, ())) for r in rows],
@@ -475,14 +478,7 @@ def window_stamp(conn: Connection, since: dt.date, until: dt.date) -> tuple[obje
 def papers_page(conn: Connection, ids: Sequence[int], total: int) -> PaperPage:
     """These papers, in this order, as one page of a listing `total` long."""
     rows = {r.id: r for r in conn.execute(select(papers).where(papers.c.id.in_(ids)))}
-    versions = _versions_of(conn, list(rows))
-    kept = [i for i in ids if i in rows]
-    return PaperPage(
-        [_row_to_paper(rows[i], versions.get(i, ())) for i in kept],
-        total,
-        kept,
-        [as_utc(rows[i].created_at) for i in kept],
-    )
+    return _page(conn, [rows[i] for i in ids if i in rows], total)
 
 
 def hidden_ids(conn: Connection, ids: Sequence[int]) -> set[int]:

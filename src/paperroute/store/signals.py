@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from paperroute.store.inserts import insert_many_or_ignore
 from paperroute.store.papers import visible_conditions
 from paperroute.store.schema import collection_papers, collections, paper_views, papers, votes
 
@@ -31,7 +31,6 @@ def record_views(conn: Connection, views: Sequence[tuple[int, dt.date, str]]) ->
     """Store (paper id, day, visitor) views; one a visitor already made that day is ignored."""
     if not views:
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     rows = [{"paper_id": p, "day": d, "visitor": v} for p, d, v in sorted(set(views))]
     # Papers deleted since the view was seen would break the foreign key: only known ones.
     known = set(
@@ -39,9 +38,7 @@ def record_views(conn: Connection, views: Sequence[tuple[int, dt.date, str]]) ->
             select(papers.c.id).where(papers.c.id.in_({r["paper_id"] for r in rows}))
         ).scalars()
     )
-    rows = [r for r in rows if r["paper_id"] in known]
-    if rows:
-        conn.execute(dialect.insert(paper_views).on_conflict_do_nothing(), rows)
+    insert_many_or_ignore(conn, paper_views, [r for r in rows if r["paper_id"] in known])
 
 
 def _counts(conn: Connection, column: Any, table: Any, where: Any) -> dict[int, int]:

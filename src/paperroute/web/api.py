@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 
 from paperroute.domain import Paper
 from paperroute.index.sync import IndexMissing
-from paperroute.rank.trending import trending_page
+from paperroute.rank.trending import listing as ranked_listing
 from paperroute.search.service import Mode
 from paperroute.store import collections as collection_store
 from paperroute.store import papers as paper_store
@@ -56,7 +56,7 @@ INDEX_MISSING = (
     "run `paperroute index rebuild` on the server"
 )
 _CATEGORY_RE = re.compile(r"([a-z][a-z-]*)(?:\.([a-z][a-z-]*))?", re.IGNORECASE | re.ASCII)
-_ORDERS = {"date": "announced", "votes": "popular", "added": "added"}
+_ORDERS = {"date": "announced", "trending": "trending", "votes": "popular", "added": "added"}
 TRENDING_WINDOW = dt.timedelta(days=30)
 
 Limit = Annotated[int, Query(ge=1, le=100, description="How many to return")]
@@ -176,14 +176,10 @@ def list_papers(
     """Papers, newest first unless sorted otherwise; cross-listed papers count in a category."""
     _check_range(since, until)
     cat = _category(category)
-    if sort == "trending":
-        if since is None:  # trending is about now: the last month unless a window is given
-            since = (until or now.date()) - TRENDING_WINDOW
-        listing, _ = trending_page(conn, now.date(), since=since, until=until, category=cat,
-                                   limit=limit, offset=offset)  # fmt: skip
-    else:
-        listing = paper_store.list_papers(conn, since=since, until=until, category=cat,
-                                          limit=limit, offset=offset, order=_ORDERS[sort])  # fmt: skip
+    if sort == "trending" and since is None:  # trending is about now: the last month
+        since = (until or now.date()) - TRENDING_WINDOW
+    listing = ranked_listing(conn, now.date(), order=_ORDERS[sort], since=since, until=until,
+                             category=cat, limit=limit, offset=offset)  # fmt: skip
     papers = papers_out(conn, listing.papers, listing.ids)
     return PaperListOut(papers=papers, total=listing.total, limit=limit, offset=offset)
 

@@ -22,7 +22,7 @@ from fastapi import APIRouter, HTTPException, Query
 
 from paperroute.domain import Paper
 from paperroute.index.sync import IndexMissing
-from paperroute.rank.trending import trending_page
+from paperroute.rank.trending import listing as ranked_listing
 from paperroute.store import papers as paper_store
 from paperroute.store import votes as vote_store
 from paperroute.web.api import INDEX_MISSING, MAX_ID_CHARS, find_paper
@@ -171,15 +171,9 @@ def daily_papers(
     period = _period(conn, date, week, month)
     if period is None or (submitter is not None and submitter != SUBMITTER.user):
         return []
-    since, until, offset = period[0], period[1], p * limit
-    if sort == "trending":
-        listing, _ = trending_page(
-            conn, now.date(), since=since, until=until, limit=limit, offset=offset
-        )
-    else:
-        listing = paper_store.list_papers(
-            conn, since=since, until=until, limit=limit, offset=offset
-        )
+    order = "trending" if sort == "trending" else "announced"
+    listing = ranked_listing(conn, now.date(), order=order, since=period[0], until=period[1],
+                             limit=limit, offset=p * limit)  # fmt: skip
     return _items(conn, listing.papers, listing.ids)
 
 

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from paperroute.bibtex import bibtex_entry, citation_key
 from paperroute.index.sync import IndexMissing
 from paperroute.rank import trending as trending_module
-from paperroute.rank.trending import trending_page
+from paperroute.rank.trending import listing as ranked_listing
 from paperroute.store import collections as collection_store
 from paperroute.store import papers as paper_store
 from paperroute.store import users as user_store
@@ -33,6 +33,7 @@ VISIT_RESOLUTION = dt.timedelta(minutes=5)  # a reader's visit is written at mos
 
 View = Literal["day", "week", "month"]
 Sort = Literal["newest", "trending"]
+ORDERS = {"newest": "announced", "trending": "trending"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,14 +99,9 @@ def feed_page(
         if day is not None:
             period = period_around(view, day)
             since, until, offset = period.start, period.end, (page - 1) * PAGE_SIZE
-            if sort == "trending":
-                listing, _ = trending_page(conn, now.date(), since=since, until=until,
-                                           category=category or None, limit=PAGE_SIZE,
-                                           offset=offset)  # fmt: skip
-            else:
-                listing = paper_store.list_papers(conn, since=since, until=until,
-                                                  category=category or None, limit=PAGE_SIZE,
-                                                  offset=offset)  # fmt: skip
+            listing = ranked_listing(conn, now.date(), order=ORDERS[sort], since=since,
+                                     until=until, category=category or None, limit=PAGE_SIZE,
+                                     offset=offset)  # fmt: skip
             previous, following = _neighbours(conn, period)
             entries = make_entries(conn, listing.papers, listing.ids, user, added=listing.added)
             context |= {"period": period, "listing": listing, "entries": entries,
