@@ -10,7 +10,7 @@ from functools import partial
 from fastapi import FastAPI
 
 from paperroute.config import Settings
-from paperroute.index.embed import Embedder, load_embedder
+from paperroute.index.embed import Embedder, embedder_name, load_embedder
 from paperroute.logs import configure_logging
 from paperroute.mailer import Mailer, make_mailer
 from paperroute.rank.for_you import CandidateCache
@@ -69,7 +69,8 @@ def create_app(
     app.state.search = LiveSearch(engine, settings.index_root, load, observe=observe_search)
     app.state.page_cache = PageCache()
     app.state.views = views = ViewRecorder(engine)
-    app.state.candidates = CandidateCache()
+    model = embedder.name if embedder else embedder_name(settings.embedder)
+    app.state.candidates = CandidateCache(model)  # for-you reads the vectors stored for it
     errors.install(app)
     install_routes(app)
     app.add_middleware(SecurityHeaders, secure_cookies=settings.secure_cookies)

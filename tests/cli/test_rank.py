@@ -8,6 +8,7 @@ from pathlib import Path
 import orjson
 from sqlalchemy import Engine
 
+from paperroute.index.vector_cache import VectorCache
 from paperroute.store.papers import ids_for_refs
 from paperroute.store.users import add_user
 from paperroute.store.votes import vote
@@ -47,12 +48,14 @@ def test_eval_recommend_prints_and_writes_every_method(invoke: Invoke, tmp_path:
             for p in synthetic_corpus()]  # fmt: skip
     corpus.write_bytes(b"\n".join(orjson.dumps(r) for r in rows))
     args = ["eval", "recommend", str(corpus), "--cutoff", CUTOFF.isoformat()]
-    figures = orjson.loads(invoke(*args, "--json").output)
+    cache = tmp_path / "vectors"
+    figures = orjson.loads(invoke(*args, "--json", "--cache", str(cache)).output)
     for method in ("newest", "trending", "arxiv-sanity", "ours"):
         assert set(figures[method]) >= {"recall@20", "ndcg@20", "mrr", "train_ms_per_user"}
     assert figures["run"]["readers"] == figures["run"]["readers_total"] == 36
+    assert figures["run"]["embeddings"] is True and len(VectorCache(cache)) == 180
     assert figures["ours"]["recall@20"] >= figures["arxiv-sanity"]["recall@20"]
-    table = invoke(*args, "--readers", "5").output
+    table = invoke(*args, "--readers", "5", "--no-embeddings").output
     assert "5 of 36 readers" in table and "arxiv-sanity" in table
     early = invoke("eval", "recommend", str(corpus), "--cutoff", "2020-01-01", expect=1).output
     assert "no reader in" in early and "choose a cutoff" in early

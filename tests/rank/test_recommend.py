@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from paperroute.domain import Paper
 from paperroute.ingest.normalize import build_paper
@@ -53,3 +54,43 @@ def test_a_reader_who_liked_nothing_gets_zeros_and_a_tiny_corpus_still_works() -
     corpus = Corpus(papers)
     empty = Reader(corpus.rows.take([]))
     assert score_reader(corpus, empty, corpus.rows).tolist() == [0.0, 0.0]
+
+
+def _unit_vectors(count: int, dim: int = 64, seed: int = 0) -> np.ndarray:
+    vectors = np.random.default_rng(seed).standard_normal((count, dim)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_embeddings_find_a_paper_close_in_meaning_that_shares_no_words() -> None:
+    papers = synthetic_corpus()
+    graphs, speech = _rows_of(papers, "graphs"), _rows_of(papers, "speech")
+    vectors = _unit_vectors(len(papers))
+    twin = speech[0]  # in other words, it says what the liked graph paper says
+    vectors[twin] = vectors[graphs[0]]
+    plain, meaning = Corpus(papers), Corpus(papers, vectors)
+    words_only = score_reader(plain, Reader(plain.rows.take(graphs[:1])), plain.rows)
+    both = score_reader(meaning, Reader(meaning.rows.take(graphs[:1])), meaning.rows)
+    others = graphs[5:]  # graph papers by other authors: shared words only
+    assert words_only[twin] < words_only[others].min()
+    assert both[twin] > both[others].max()
+    [found] = explain(meaning, Reader(meaning.rows.take(graphs[:1])), meaning.rows.take([twin]))
+    assert found.closest == 0 and found.closeness > 0.9  # its reason names the liked paper
+
+
+def test_liked_papers_without_a_vector_count_through_their_words_only() -> None:
+    papers = synthetic_corpus()
+    graphs = _rows_of(papers, "graphs")
+    vectors = _unit_vectors(len(papers))
+    corpus = Corpus(papers, vectors)
+    liked = corpus.rows.take(graphs[:2])
+    assert liked.vectors is not None
+    liked.vectors[1] = 0.0  # e.g. a pasted BibTeX entry: no stored embedding
+    alone = score_reader(corpus, Reader(corpus.rows.take(graphs[:1])), corpus.rows)
+    with_unknown = score_reader(corpus, Reader(liked), corpus.rows)
+    plain = Corpus(papers)
+    words = score_reader(plain, Reader(plain.rows.take(graphs[:2])), plain.rows)
+    plain_alone = score_reader(plain, Reader(plain.rows.take(graphs[:1])), plain.rows)
+    # The meaning part is the first paper's alone; the words part is both papers'.
+    np.testing.assert_allclose(with_unknown - words, alone - plain_alone, atol=1e-5)
+    with pytest.raises(ValueError, match="3 vectors for 180 papers"):
+        Corpus(papers, vectors[:3])

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 from paperroute.store import users as user_store
-from paperroute.store.papers import ids_for_refs, upsert_papers
+from paperroute.store.embeddings import save_embeddings
+from paperroute.store.papers import get_papers_by_ids, ids_for_refs, upsert_papers
 from paperroute.store.votes import dismiss, vote
 from tests.rank.synthetic import CATEGORY, synthetic_corpus
 from tests.web.conftest import NOW, Site
@@ -88,3 +91,24 @@ def test_the_api_gives_the_same_list_to_the_token_user(site: Site) -> None:
     assert site.client.get("/api/v1/recommendations").status_code == 401
     site.client.cookies.clear()
     assert site.client.get("/for-you", follow_redirects=False).status_code in (302, 303)
+
+
+def test_the_stored_embeddings_bring_papers_close_in_meaning(site: Site) -> None:
+    topics = _load(site)
+    liked, twin = _newest_of(topics, "graphs")[-1], _newest_of(topics, "speech")[0]
+    rng = np.random.default_rng(0)
+    with site.engine.begin() as conn:
+        ids = ids_for_refs(conn, list(topics))
+        vectors = rng.standard_normal((len(ids), 32)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        by_ref = dict(zip(ids, vectors, strict=True))
+        by_ref[twin] = by_ref[liked]  # the speech paper says what the liked graph paper says
+        model = site.client.app.state.candidates.model  # type: ignore[attr-defined]
+        save_embeddings(conn, model, [(ids[r], "hash", by_ref[r]) for r in ids])
+        dana = user_store.add_user(conn, "dana@example.org", NOW)
+        vote(conn, dana.id, ids[liked], NOW)
+        title = get_papers_by_ids(conn, [ids[liked]])[ids[liked]].title
+    site.sign_in("dana@example.org")
+    page = site.client.get("/for-you").text
+    entry = page[page.index(f'data-key="{twin}"') :]
+    assert twin in _shown(page) and f"because you voted for “{title}”" in entry[:4000]

@@ -50,10 +50,11 @@ def open_store(current: Settings | None = None, *, check: bool = True) -> Genera
         engine.dispose()
 
 
-def progress_bar() -> Progress:
-    """A bar with done/total and time left, gone once finished."""
+def progress_bar(*, disable: bool = False) -> Progress:
+    """A bar with done/total and time left, gone once finished (`disable`: shows nothing)."""
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeRemainingColumn(), console=console, transient=True)  # fmt: skip
+                    TimeRemainingColumn(), console=console, transient=True,
+                    disable=disable)  # fmt: skip
 
 
 def _describe(counts: RunCounts) -> str:

@@ -26,7 +26,7 @@ from paperroute.digest.send import (
     plan_due,
     send_due,
 )
-from paperroute.index.embed import load_embedder
+from paperroute.index.embed import embedder_name, load_embedder
 from paperroute.index.sync import IndexMissing, open_index
 from paperroute.mailer import make_mailer, plain_message, valid_email
 from paperroute.search.service import Ranker
@@ -197,7 +197,7 @@ def _build(
             engine, ranker, current, now, links=links, base_url=site,
             subscriber_ids=[target.id] if target else None,
             period=period_key(target.preferences, now) if target else None,
-            recommend=digest_recommender(engine),
+            recommend=digest_recommender(engine, model=embedder_name(current.embedder)),
             progress=lambda done, total: progress.update(task, completed=done, total=total),
         )  # fmt: skip
 
@@ -221,7 +221,7 @@ def _plan(
         due = _due(conn, now, target)
         new: list[PlannedDigest] = []
         ranker = _ranker(current) if due else None
-        recommender = digest_recommender(engine)
+        recommender = digest_recommender(engine, model=embedder_name(current.embedder))
         for subscriber, period in due:
             digest = preview_digest(conn, ranker, subscriber, now, recommend=recommender)
             subject = subject_for(digest, period) if digest else ""

@@ -12,11 +12,13 @@ import typer
 from rich.progress import TaskID
 from rich.table import Table
 
-from paperroute.cli.console import UserError, console, open_store, progress_bar
+from paperroute.cli.console import UserError, console, open_store, progress_bar, settings
 from paperroute.cli.search import eval_app
 from paperroute.domain import Paper
+from paperroute.index.embed import load_embedder
+from paperroute.index.vector_cache import VectorCache
 from paperroute.ingest.sources.jsonl import read_json_file
-from paperroute.rank.evaluate import Simulation, evaluate_recommenders
+from paperroute.rank.evaluate import Simulation, embed_for, evaluate_recommenders
 from paperroute.rank.trending import trending_page
 from paperroute.store import papers as paper_store
 
@@ -99,6 +101,12 @@ def recommend(
         "takes about a second per reader).",
     ),
     seed: int = typer.Option(0, help="Which sample of readers."),
+    embeddings: bool = typer.Option(
+        True,
+        help="Give our model the papers' embeddings, as the site does (computed for the "
+        "readers' papers and the candidates: minutes on a laptop; see --cache).",
+    ),
+    cache: Path | None = typer.Option(None, help="Keep computed vectors here for the next run."),
     as_json: bool = typer.Option(False, "--json", help="The figures as one JSON object."),
 ) -> None:
     """Recommenders compared by simulating readers from authorship.
@@ -109,7 +117,7 @@ def recommend(
     newest first, trending (category popularity), arxiv-sanity-lite's
     per-user SVM and ours on the same readers.
 
-    Example: [bold]paperroute eval recommend papers.jsonl.gz --cutoff 2026-01-01[/]
+    Example: [bold]paperroute eval recommend papers.jsonl.gz --cutoff 2026-01-01 --cache vectors/[/]
     """
     try:
         day = dt.date.fromisoformat(cutoff)
@@ -128,17 +136,22 @@ def recommend(
     if readers and readers < len(chosen):
         picks = np.random.default_rng(seed).choice(len(chosen), readers, replace=False)
         chosen = [chosen[i] for i in sorted(picks)]
-    with progress_bar() as bar:
+    with progress_bar(disable=as_json) as bar:
         tasks: dict[str, TaskID] = {}
 
-        def report(method: str, done: int, total: int) -> None:
-            if method not in tasks:
-                tasks[method] = bar.add_task(method, total=total)
-            bar.update(tasks[method], completed=done)
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done)
 
-        results = evaluate_recommenders(sim, chosen, progress=None if as_json else report)
+        if embeddings:
+            embedder = load_embedder(settings().embedder)
+            embed_for(sim, chosen, embedder, VectorCache(cache) if cache else None,
+                      lambda done, total: report("embedding", done, total))  # fmt: skip
+        results = evaluate_recommenders(sim, chosen, progress=report)
     summary = {"cutoff": str(day), "readers": len(chosen), "readers_total": len(sim.readers),
-               "candidates": len(sim.candidates), "papers": len(sim.papers)}  # fmt: skip
+               "candidates": len(sim.candidates), "papers": len(sim.papers),
+               "embeddings": embeddings}  # fmt: skip
     if as_json:
         out = {name: r.as_json() for name, r in results.items()} | {"run": summary}
         console.out(orjson.dumps(out).decode(), highlight=False)

@@ -24,6 +24,7 @@ __all__ = [
     "Model2VecFolder",
     "SentenceTransformersFolder",
     "Vectors",
+    "embedder_name",
     "embedding_text",
     "load_embedder",
     "text_hash",
@@ -179,7 +180,7 @@ class SentenceTransformersFolder:
         if not folder.is_dir():
             raise EmbedError(f"{folder} is not a model folder")
         self._model = SentenceTransformer(str(folder), device="cpu")
-        self.name = f"st:{folder.name}"
+        self.name = embedder_name(f"st:{folder}")
         self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
 
     def embed(self, texts: Sequence[str]) -> Vectors:
@@ -200,11 +201,24 @@ class Model2VecFolder:
         if not folder.is_dir():
             raise EmbedError(f"{folder} is not a model folder")
         self._model = StaticModel.from_pretrained(str(folder))
-        self.name = f"m2v:{folder.name}"
+        self.name = embedder_name(f"model2vec:{folder}")
         self.dim = int(self._model.dim)
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         return _normalise(np.asarray(self._model.encode(list(texts)), dtype=np.float32))
+
+
+def _unknown(spec: str) -> EmbedError:
+    return EmbedError(f"embedder {spec!r}: use minilm, st:/model/folder or model2vec:/model/folder")
+
+
+def embedder_name(spec: str = "minilm") -> str:
+    """The name an embedder spec's vectors are stored under, without loading the model."""
+    kind, _, location = spec.partition(":")
+    prefix = {"minilm": "", "st": "st:", "model2vec": "m2v:"}.get(kind)
+    if prefix is None:
+        raise _unknown(spec)
+    return MiniLMOnnx.name if kind == "minilm" else prefix + Path(location).name
 
 
 def load_embedder(spec: str = "minilm") -> Embedder:
@@ -216,4 +230,4 @@ def load_embedder(spec: str = "minilm") -> Embedder:
         return SentenceTransformersFolder(Path(location))
     if kind == "model2vec":
         return Model2VecFolder(Path(location))
-    raise EmbedError(f"embedder {spec!r}: use minilm, st:/model/folder or model2vec:/model/folder")
+    raise _unknown(spec)

@@ -17,7 +17,8 @@ Methods, on the same readers:
   LinearSVC(C=0.01, class_weight="balanced") with the reader's papers as
   positives and every other paper of the database as negatives, ranking by
   the decision function;
-- ours: rank.recommend;
+- ours: rank.recommend, with the papers' MiniLM embeddings when the run has
+  them (the command computes them, or reads them from a cache);
 - ours-text: the same without the author signal. A reader here is an author,
   so a paper by an author they "saved" is by construction often relevant:
   this row shows what the words and topics alone find.
@@ -41,9 +42,18 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
 from paperroute.domain import Paper
+from paperroute.index.embed import Embedder, embedding_text, text_hash
+from paperroute.index.vector_cache import VectorCache, embed_with_cache
 from paperroute.rank.recommend import Corpus, Reader, score_reader
 
-__all__ = ["METHODS", "MethodResult", "SimulatedReader", "Simulation", "evaluate_recommenders"]
+__all__ = [
+    "METHODS",
+    "MethodResult",
+    "SimulatedReader",
+    "Simulation",
+    "embed_for",
+    "evaluate_recommenders",
+]
 
 WINDOW = dt.timedelta(days=30)
 MIN_EARLIER_PAPERS = 3
@@ -51,6 +61,7 @@ K = 20
 METHODS = ("newest", "trending", "arxiv-sanity", "ours", "ours-text")
 
 Ids = npt.NDArray[np.int64]
+Vectors = npt.NDArray[np.float32]
 Scores = npt.NDArray[np.float64]
 Progress = Callable[[str, int, int], None]  # (method, readers done, readers)
 
@@ -68,6 +79,7 @@ class Simulation:
     earlier: Ids  # rows announced before the cutoff
     candidates: Ids  # rows announced in the window
     readers: list[SimulatedReader] = field(default_factory=list[SimulatedReader])
+    vectors: Vectors | None = None  # embeddings of the pool's rows (zeros where not needed)
 
     @classmethod
     def make(cls, papers: Sequence[Paper], cutoff: dt.date) -> Simulation:
@@ -90,6 +102,35 @@ class Simulation:
         readers = [SimulatedReader(n, np.array(saved[n]), np.array(relevant[n]))
                    for n in sorted(relevant)]  # fmt: skip
         return cls(pool, earlier, candidates, readers)
+
+    def rows_needed(self, readers: Sequence[SimulatedReader]) -> Ids:
+        """The pool rows these readers' runs read: their saved papers and the candidates."""
+        saved = [r.saved for r in readers]
+        return np.unique(np.concatenate([self.candidates, *saved]).astype(np.int64))
+
+
+def embed_for(
+    sim: Simulation,
+    readers: Sequence[SimulatedReader],
+    embedder: Embedder,
+    cache: VectorCache | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """Give the simulation the embeddings these readers' runs need (a cache spares recomputing)."""
+    rows = sim.rows_needed(readers)
+    texts = [embedding_text(sim.papers[r].title, sim.papers[r].abstract) for r in rows]
+    done = 0
+
+    def advance(count: int) -> None:
+        nonlocal done
+        done += count
+        if progress is not None:
+            progress(done, len(rows))
+
+    computed = embed_with_cache(embedder, texts, [text_hash(t) for t in texts], cache,
+                                progress=advance)  # fmt: skip
+    sim.vectors = np.zeros((len(sim.papers), embedder.dim), dtype=np.float32)
+    sim.vectors[rows] = computed
 
 
 def _identity(paper: Paper) -> str:
@@ -169,7 +210,7 @@ def _arxiv_sanity(sim: Simulation) -> Scorer:
 
 
 def _ours(sim: Simulation, *, authors: bool = True) -> Scorer:
-    corpus = Corpus(sim.papers)
+    corpus = Corpus(sim.papers, sim.vectors)
     candidates = corpus.rows.take(sim.candidates).indexed()
     if not authors:  # "ours-text": no author columns, so the author part is zero
         candidates = replace(candidates, authors=candidates.authors[:, :0])

@@ -1,8 +1,9 @@
 """A reader's recommendations from what they voted for, saved, listed as theirs or follow.
 
 The candidates are the papers of the last two weeks of announcements. Their
-features (rank.recommend.Corpus) are built once per process and kept until
-a paper is added to the window, so a page request only scores one reader.
+features (rank.recommend.Corpus, with the embeddings the search index stored
+for them under the site's model) are built once per process and kept until a
+paper is added to the window, so a page request only scores one reader.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from sqlalchemy import Connection
 
 from paperroute.domain import Paper
-from paperroute.rank.recommend import Corpus, Reader, Recommendation, explain
+from paperroute.rank.recommend import Corpus, Reader, Recommendation, Vectors, explain
 from paperroute.store import papers as paper_store
 from paperroute.store import votes as vote_store
+from paperroute.store.embeddings import load_vector_rows
 from paperroute.store.interests import liked_papers, list_interests
 
 __all__ = [
@@ -52,9 +55,13 @@ class _Candidates:
 
 
 class CandidateCache:
-    """The candidate window's features, rebuilt when the window or its papers change."""
+    """The candidate window's features, rebuilt when the window or its papers change.
 
-    def __init__(self) -> None:
+    `model`: the embedder whose stored vectors the features take in (None: none).
+    """
+
+    def __init__(self, model: str | None = None) -> None:
+        self.model = model
         self._held: _Candidates | None = None
         self._lock = threading.Lock()
 
@@ -68,7 +75,9 @@ class CandidateCache:
             if self._held is None or self._held.key != key:
                 listing = paper_store.list_papers(conn, since=since, until=newest,
                                                   limit=MAX_CANDIDATES)  # fmt: skip
-                self._held = _Candidates(key, listing.ids, listing.papers, Corpus(listing.papers))
+                vectors = load_vector_rows(conn, self.model, listing.ids) if self.model else None
+                corpus = Corpus(listing.papers, vectors)
+                self._held = _Candidates(key, listing.ids, listing.papers, corpus)
             return self._held
 
 
@@ -80,7 +89,7 @@ def recommend_for(
     if candidates is None:
         return []
     return recommend_from(candidates.corpus, candidates.ids, candidates.papers,
-                          reader_profile(conn, user_id), limit)  # fmt: skip
+                          reader_profile(conn, user_id, cache.model), limit)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +100,11 @@ class Profile:
     disliked: list[Paper]
     topics: tuple[str, ...]
     skip: set[int]  # papers not to recommend: liked or marked "not interested"
+    vectors: Vectors | None = None  # the liked papers' embeddings, zeros where none is stored
 
 
-def reader_profile(conn: Connection, user_id: int) -> Profile:
+def reader_profile(conn: Connection, user_id: int, model: str | None = None) -> Profile:
+    """A reader's likes, dislikes and topics; with `model`, their liked papers' stored vectors."""
     liked = liked_papers(conn, user_id)
     interests = list_interests(conn, user_id)
     seeds = paper_store.ids_for_refs(conn, list(interests.paper_keys.values()))
@@ -101,11 +112,18 @@ def reader_profile(conn: Connection, user_id: int) -> Profile:
         liked.setdefault(paper_id, "listed as yours")
     recent = sorted(liked, reverse=True)[:MAX_LIKED]
     loaded = paper_store.get_papers_by_ids(conn, recent)
-    why = [(loaded[i], liked[i]) for i in recent if i in loaded]
-    why += [(p, "your paper") for p in list(interests.texts.values())[-MAX_LIKED:]]
+    shown = [i for i in recent if i in loaded]
+    why = [(loaded[i], liked[i]) for i in shown]
+    # Pasted papers have no stored vector: they count through their words and authors.
+    pasted = list(interests.texts.values())[-MAX_LIKED:]
+    why += [(p, "your paper") for p in pasted]
+    vectors = load_vector_rows(conn, model, shown) if model and shown else None
+    if vectors is not None and pasted:
+        vectors = np.vstack([vectors, np.zeros((len(pasted), vectors.shape[1]), np.float32)])
     disliked = vote_store.dismissed_ids(conn, user_id)
     against = list(paper_store.get_papers_by_ids(conn, sorted(disliked)[-MAX_LIKED:]).values())
-    return Profile(why, against, tuple(interests.categories.values()), set(liked) | disliked)
+    topics = tuple(interests.categories.values())
+    return Profile(why, against, topics, set(liked) | disliked, vectors)
 
 
 def recommend_from(
@@ -120,7 +138,7 @@ def recommend_from(
     if not liked and not topics:
         return []
     disliked = corpus.describe(profile.disliked) if profile.disliked else None
-    reader = Reader(corpus.describe([p for p, _ in liked]), disliked, topics)
+    reader = Reader(corpus.describe([p for p, _ in liked], profile.vectors), disliked, topics)
     # All rows are scored (the corpus's term index serves them); skipped ones are left out after.
     skipped = frozenset(n for n, paper_id in enumerate(ids) if paper_id in profile.skip)
     found = explain(corpus, reader, corpus.rows, limit=limit, exclude=skipped)

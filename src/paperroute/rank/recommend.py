@@ -1,31 +1,35 @@
 """Recommendations for one reader from the papers they liked, each with its reason.
 
 A corpus (the candidate papers, plus any papers the eval wants scored) is
-turned once into three sparse matrices: tf-idf of the text (title twice and
-abstract, LaTeX commands dropped, word 1- and 2-grams), authors, categories.
+turned once into four feature sets: tf-idf of the text (title twice and
+abstract, LaTeX commands dropped, word 1- and 2-grams), authors, categories,
+and, when given, the papers' embeddings (the search index's MiniLM vectors).
 A reader's model is then plain arithmetic over the rows of their liked papers
 (votes, saves, seed papers) and disliked ones ("not interested"):
 
-    text    = cos(paper, centroid of liked) + mean of the 2 highest cos(paper, liked paper)
+    words   = cos(paper, centroid of liked) + mean of the 2 highest cos(paper, liked paper)
+    meaning = the same over embeddings
     authors = max over the paper's authors of share of liked papers by that author * idf
     topics  = sum over the paper's categories of the share of liked papers in it
-    score   = text + 1.0 * authors + 0.02 * topics - 0.5 * max cos(paper, disliked paper)
+    score   = words + W_meaning * meaning + 1.0 * authors + 0.02 * topics
+              - 0.5 * max cos(paper, disliked paper)
 
 No training loop: "fitting" one reader is a sparse product of their liked
 papers with the candidates through a term -> papers index, leaving out the
-words found in more than 5% of the candidates (a few milliseconds for 3,000
-candidates, 25 ms p95 for all 54k papers), so it runs on a page request.
-The weights were chosen on the authorship simulation of `paperroute eval
-recommend` at one cutoff and checked at two others; the same simulation shows
-it ahead of arxiv-sanity's per-user SVM. Every recommendation can say which
-liked paper it is closest to and which words carry the match.
+words found in more than 5% of the candidates, and one small dense product
+with the embeddings: a few milliseconds for 3,000 candidates, under 50 ms
+p95 for all 54k papers, so it runs on a page request. The weights were
+chosen on the authorship simulation of `paperroute eval recommend` at one
+cutoff and checked at two others; the same simulation shows it ahead of
+arxiv-sanity's per-user SVM. Every recommendation can say which liked paper
+it is closest to and which words carry the match.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -43,13 +47,15 @@ TOP_NEIGHBOURS = 2
 # the eval: 2x faster over 54k papers, recall@20 without authors 0.303 -> 0.295).
 COMMON_SHARE = 0.05
 COMMON_MIN_PAPERS = 100  # in a small corpus every word is "common": none is left out
-WEIGHTS = {"centroid": 1.0, "neighbours": 1.0, "authors": 1.0, "topics": 0.02, "disliked": 0.5}
+WEIGHTS = {"centroid": 1.0, "neighbours": 1.0, "meaning": 1.0, "authors": 1.0, "topics": 0.02,
+           "disliked": 0.5}  # fmt: skip
 _LATEX_COMMAND = re.compile(r"\\[a-zA-Z]+\*?")
 _LATEX_SYMBOL = re.compile(r"[$\{\}^_\\~]")
 
 # scipy ships no type information for its sparse matrices: typed as Any, as faiss is.
 Matrix = Any
 Scores = npt.NDArray[np.float32]
+Vectors = npt.NDArray[np.float32]  # one unit vector per row; a row of zeros: none known
 _TEXT_FEATURES: dict[str, Any] = {
     "strip_accents": "unicode", "lowercase": True, "stop_words": "english",
     "token_pattern": r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b", "ngram_range": (1, 2),
@@ -89,6 +95,7 @@ class Rows:
     text: Matrix
     authors: Matrix
     topics: Matrix
+    vectors: Vectors | None = None
     # The text matrix transposed (term -> papers), for scoring many papers at once:
     # made once for a corpus's rows, not for every subset taken.
     by_term: Matrix = None
@@ -98,17 +105,22 @@ class Rows:
 
     def take(self, rows: npt.ArrayLike) -> Rows:
         picked = np.asarray(rows, dtype=np.int64)
-        return Rows(self.text[picked], self.authors[picked], self.topics[picked])
+        vectors = None if self.vectors is None else self.vectors[picked]
+        return Rows(self.text[picked], self.authors[picked], self.topics[picked], vectors)
 
     def indexed(self) -> Rows:
         """These rows with `by_term` made, for use as candidates many times."""
-        return Rows(self.text, self.authors, self.topics, sp.csr_matrix(self.text.T))
+        return replace(self, by_term=sp.csr_matrix(self.text.T))
 
 
 class Corpus:
-    """The papers a reader's model scores, turned into features once."""
+    """The papers a reader's model scores, turned into features once.
 
-    def __init__(self, papers: Sequence[Paper]) -> None:
+    `vectors`, one row per paper, are their embeddings (unit length; zeros for
+    a paper without one); without them the model uses the other features only.
+    """
+
+    def __init__(self, papers: Sequence[Paper], vectors: Vectors | None = None) -> None:
         self.vectorizer = TfidfVectorizer(**_TEXT_FEATURES)
         texts = [paper_text(p.title, p.abstract) for p in papers]
         try:
@@ -124,19 +136,29 @@ class Corpus:
         self.topic_index: dict[str, int] = {}
         authors = _incidence([p.authors for p in papers], self.author_index, grow=True)
         topics = _incidence([p.categories for p in papers], self.topic_index, grow=True)
-        self.rows = Rows(sp.csr_matrix(text), authors, topics).indexed()
+        self.rows = Rows(sp.csr_matrix(text), authors, topics, _checked(vectors, len(papers)))
+        self.rows = self.rows.indexed()
         # An author on few papers says more about a reader than one on many.
         papers_by = np.asarray(authors.sum(axis=0)).ravel()
         self.author_idf = np.log1p(len(papers) / (1.0 + papers_by)).astype(np.float32)
 
-    def describe(self, papers: Sequence[Paper]) -> Rows:
+    def describe(self, papers: Sequence[Paper], vectors: Vectors | None = None) -> Rows:
         """Papers outside the corpus (a reader's older papers, a pasted BibTeX) as rows."""
         text = self.vectorizer.transform([paper_text(p.title, p.abstract) for p in papers])
         return Rows(
             sp.csr_matrix(text),
             _incidence([p.authors for p in papers], self.author_index, grow=False),
             _incidence([p.categories for p in papers], self.topic_index, grow=False),
+            _checked(vectors, len(papers)),
         )
+
+
+def _checked(vectors: Vectors | None, count: int) -> Vectors | None:
+    if vectors is None:
+        return None
+    if len(vectors) != count:
+        raise ValueError(f"{len(vectors)} vectors for {count} papers: give one row per paper")
+    return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,9 +172,28 @@ class Reader:
 
 @dataclass(frozen=True, slots=True)
 class _Parts:
-    similarity: npt.NDArray[np.float32]  # liked x candidates cosine
+    similarity: npt.NDArray[np.float32]  # liked x candidates: cosine of words (+ of meaning)
     centroid: npt.NDArray[np.float32]
     parts: dict[str, Scores]
+
+
+def _neighbours(similarity: npt.NDArray[np.float32]) -> Scores:
+    """Per candidate, the mean of its TOP_NEIGHBOURS highest similarities to liked papers."""
+    k = min(TOP_NEIGHBOURS, similarity.shape[0])
+    return np.partition(similarity, similarity.shape[0] - k, axis=0)[-k:].mean(axis=0)
+
+
+def _meaning(liked: Vectors, candidates: Vectors) -> tuple[npt.NDArray[np.float32], Scores]:
+    """Cosines of embeddings, liked x candidates, and the part they give each candidate:
+    its cosine to the liked papers' mean direction plus its nearest liked papers'.
+    Liked papers without a vector (rows of zeros) take no part."""
+    similarity = liked @ candidates.T
+    known = np.any(liked != 0, axis=1)
+    if not known.any():
+        return similarity, np.zeros(len(candidates), dtype=np.float32)
+    direction = liked[known].sum(axis=0)
+    direction /= float(np.linalg.norm(direction)) + 1e-9
+    return similarity, candidates @ direction + _neighbours(similarity[known])
 
 
 def _parts(corpus: Corpus, reader: Reader, candidates: Rows) -> _Parts:
@@ -162,8 +203,7 @@ def _parts(corpus: Corpus, reader: Reader, candidates: Rows) -> _Parts:
     centroid = np.zeros(corpus.rows.text.shape[1], dtype=np.float32)
     if len(liked):
         similarity = _cosines(_without(liked.text, corpus.common_terms), candidates)
-        k = min(TOP_NEIGHBOURS, len(liked))
-        parts["neighbours"] = np.partition(similarity, len(liked) - k, axis=0)[-k:].mean(axis=0)
+        parts["neighbours"] = _neighbours(similarity)
         summed = np.asarray(liked.text.sum(axis=0)).ravel().astype(np.float32)
         length = float(np.linalg.norm(summed)) + 1e-9
         centroid = summed / length
@@ -173,6 +213,9 @@ def _parts(corpus: Corpus, reader: Reader, candidates: Rows) -> _Parts:
         per_author = np.asarray(liked.authors.sum(axis=0)).ravel() / len(liked)
         weights = (per_author * corpus.author_idf[: len(per_author)]).astype(np.float32)
         parts["authors"] = _row_max(candidates.authors, weights)
+        if liked.vectors is not None and candidates.vectors is not None:
+            meaning, parts["meaning"] = _meaning(liked.vectors, candidates.vectors)
+            similarity = similarity + meaning  # the closest liked paper, by words and meaning
     followed = [corpus.topic_index[t] for t in reader.topics if t in corpus.topic_index]
     if len(liked) or followed:
         per_topic = np.zeros(candidates.topics.shape[1], dtype=np.float32)
@@ -232,7 +275,7 @@ class Recommendation:
     row: int  # the candidate's row
     score: float
     closest: int | None  # row in reader.liked of the liked paper it is nearest to
-    closeness: float  # their cosine similarity
+    closeness: float  # their cosine similarity (of words, plus of meaning when known)
     terms: tuple[str, ...]  # the words that carry the match, strongest first
     authors: tuple[str, ...]  # its authors the reader liked papers by
 

@@ -21,6 +21,7 @@ __all__ = [
     "export_embeddings",
     "import_embeddings",
     "load_embeddings",
+    "load_vector_rows",
     "read_embeddings_file",
     "save_embeddings",
     "write_embeddings_file",
@@ -44,6 +45,19 @@ def load_embeddings(
         for r in rows:
             found[r.paper_id] = (r.text_hash, np.frombuffer(r.vector, dtype="<f4"))
     return found
+
+
+def load_vector_rows(conn: Connection, model: str, paper_ids: Sequence[int]) -> np.ndarray | None:
+    """One float32 row per paper id, zeros for a paper without a vector; None if none has one."""
+    found = load_embeddings(conn, model, paper_ids)
+    if not found:
+        return None
+    dim = len(next(iter(found.values()))[1])
+    rows = np.zeros((len(paper_ids), dim), dtype=np.float32)
+    for row, paper_id in enumerate(paper_ids):
+        if paper_id in found:
+            rows[row] = found[paper_id][1]
+    return rows
 
 
 def save_embeddings(

@@ -386,7 +386,9 @@ def account_subscribe(conn: Conn, user: SignedIn, now: Now) -> Response:
     return RedirectResponse("/account/digest", status_code=303)
 
 
-def _next_digest(conn: Connection, subscriber: Subscriber, now: dt.datetime) -> Digest | None:
+def _next_digest(
+    conn: Connection, subscriber: Subscriber, now: dt.datetime, model: str | None
+) -> Digest | None:
     """What a digest made now would hold, from the same parts digest.build uses.
 
     Saved searches are left out: build.py matches them with the search index
@@ -401,7 +403,7 @@ def _next_digest(conn: Connection, subscriber: Subscriber, now: dt.datetime) -> 
     recommendations: Sequence[Recommendation] = ()
     if subscriber.user_id is not None:
         exclude = dismissed_since(conn, after).get(subscriber.user_id, set())
-        recommendations = digest_recommender(conn.engine, conn)(subscriber, pool)
+        recommendations = digest_recommender(conn.engine, conn, model)(subscriber, pool)
     return compose_digest(subscriber.preferences, pool, exclude=exclude,
                           recommendations=recommendations)  # fmt: skip
 
@@ -414,7 +416,7 @@ def preview(request: Request, conn: Conn, user: SignedIn, now: Now) -> Response:
     context: dict[str, object] = {"digest": status, "next_digest": None}
     if subscriber is None or not status.active:
         return render(request, conn, "digest_preview.html", context)
-    digest = _next_digest(conn, subscriber, now)
+    digest = _next_digest(conn, subscriber, now, request.app.state.candidates.model)
     if digest is not None:
         period = period_key(subscriber.preferences, now)
         site = base_url(request)
