@@ -7,7 +7,7 @@ import pytest
 
 from paperroute.domain import Paper
 from paperroute.ingest.normalize import build_paper
-from paperroute.rank.recommend import Corpus, Reader, explain, score_reader
+from paperroute.rank.recommend import WEIGHTS, Corpus, Reader, explain, score_reader
 from tests.rank.synthetic import CATEGORY, synthetic_corpus
 
 
@@ -61,19 +61,21 @@ def _unit_vectors(count: int, dim: int = 64, seed: int = 0) -> np.ndarray:
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
-def test_embeddings_find_a_paper_close_in_meaning_that_shares_no_words() -> None:
+def test_embeddings_lift_papers_close_in_meaning_even_without_shared_words() -> None:
     papers = synthetic_corpus()
     graphs, speech = _rows_of(papers, "graphs"), _rows_of(papers, "speech")
     vectors = _unit_vectors(len(papers))
     twin = speech[0]  # in other words, it says what the liked graph paper says
     vectors[twin] = vectors[graphs[0]]
     plain, meaning = Corpus(papers), Corpus(papers, vectors)
+    reader = Reader(meaning.rows.take(graphs[:1]))
     words_only = score_reader(plain, Reader(plain.rows.take(graphs[:1])), plain.rows)
-    both = score_reader(meaning, Reader(meaning.rows.take(graphs[:1])), meaning.rows)
-    others = graphs[5:]  # graph papers by other authors: shared words only
-    assert words_only[twin] < words_only[others].min()
-    assert both[twin] > both[others].max()
-    [found] = explain(meaning, Reader(meaning.rows.take(graphs[:1])), meaning.rows.take([twin]))
+    both = score_reader(meaning, reader, meaning.rows)
+    assert words_only[twin] == 0.0 and both[twin] > both[speech[1:]].max()
+    lift = both - words_only  # the meaning part: its weight times the cosine to the liked paper
+    assert lift[twin] == pytest.approx(WEIGHTS["meaning"], abs=1e-5)
+    assert np.abs(np.delete(lift, [twin, graphs[0]])).max() < 0.5 * WEIGHTS["meaning"]
+    [found] = explain(meaning, reader, meaning.rows.take([twin]))
     assert found.closest == 0 and found.closeness > 0.9  # its reason names the liked paper
 
 
