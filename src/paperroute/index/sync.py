@@ -5,7 +5,13 @@ watermark it has reached; a generation folder holds the lexical index, the
 vectors and the catalog. Every file is replaced atomically and the manifest
 is written last, so a kill at any moment leaves a usable index whose
 watermark is at most one batch behind: the next sync redoes that batch, and
-every write is an idempotent upsert.
+every write is an idempotent upsert. `last-sync` holds when the last complete
+sync started: what `index check` shows as the node's last sync.
+
+`follow_index` (`paperroute index sync --follow`) syncs every few seconds with
+the model and the index kept loaded. A sync that finds nothing new writes
+nothing, so web processes reopen the index only when it changed, and reads
+only what changed in the last LOOK_BACK.
 """
 
 from __future__ import annotations
@@ -13,16 +19,19 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import json
+import logging
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Callable, Generator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 
 from paperroute.domain import Paper
 from paperroute.index.catalog import Catalog, CatalogEntry
@@ -31,21 +40,30 @@ from paperroute.index.lexical import LexicalDoc, LexicalIndex
 from paperroute.index.vectors import VectorIndex
 from paperroute.store import embeddings as embedding_store
 from paperroute.store import papers as paper_store
+from paperroute.store.db import check_schema
 
 __all__ = [
+    "FOLLOW_EVERY",
     "SYNC_BATCH",
     "IndexCheck",
     "IndexFiles",
     "IndexMissing",
     "SyncProgress",
     "check_index",
+    "follow_index",
     "index_in_use",
+    "last_sync",
     "open_index",
     "rebuild_index",
     "sync_index",
 ]
 
+log = logging.getLogger("paperroute.index")
 SYNC_BATCH = 1000
+# A paper stored on any node reaches this node's index within FOLLOW_EVERY (plus
+# the sync itself), and its web processes within search.live.CHECK_EVERY more.
+FOLLOW_EVERY = 2.0
+RETRY_AT_MOST = 30.0  # seconds between tries while syncs keep failing
 SyncProgress = Callable[[int, int], None]  # (papers done, papers known to be left)
 
 
@@ -60,6 +78,10 @@ class IndexFiles:
     lexical: LexicalIndex
     vectors: VectorIndex
     catalog: Catalog
+    # Everything committed before this moment is held (set by follow_index after a
+    # complete sync): the next sync looks back from here, not from an old watermark.
+    # Like LOOK_BACK, it takes the nodes' clocks to agree to well within LOOK_BACK.
+    held_before: dt.datetime | None = None
 
     @property
     def folder(self) -> Path:
@@ -145,6 +167,33 @@ def open_index(root: Path, embedder: Embedder, *, create: bool = True) -> IndexF
     return _open_generation(root, generation, watermark, embedder)
 
 
+def _reopen_if_moved(index: IndexFiles, embedder: Embedder) -> None:
+    """Another writer (a rebuild, a sync in another process) saved since `index` was
+    read: carry on from what it saved rather than write an older state over it."""
+    in_use = index_in_use(index.root)
+    if in_use is None or in_use[1] != index.model:
+        return
+    generation, _, watermark = in_use
+    if (generation, watermark) != (index.generation, index.watermark):
+        fresh = _open_generation(index.root, generation, watermark, embedder)
+        for field in fields(IndexFiles):
+            setattr(index, field.name, getattr(fresh, field.name))
+
+
+def last_sync(root: Path) -> dt.datetime | None:
+    """When the last complete sync of the index under `root` started; None if unknown."""
+    try:
+        return dt.datetime.fromisoformat((root / "last-sync").read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _write_last_sync(root: Path, moment: dt.datetime) -> None:
+    tmp = root / f"last-sync.{uuid.uuid4().hex}.tmp"
+    tmp.write_text(moment.isoformat())
+    os.replace(tmp, root / "last-sync")
+
+
 def _new_generation_name() -> str:
     return f"gen-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
 
@@ -165,11 +214,14 @@ def _vectors_for(
     if missing:
         computed = embedder.embed([texts[i] for i in missing])
         out[missing] = computed
-        with engine.begin() as conn:
-            embedding_store.save_embeddings(
-                conn, embedder.name,
-                [(batch[i].paper_id, hashes[i], computed[n]) for n, i in enumerate(missing)],
-            )  # fmt: skip
+        try:
+            with engine.begin() as conn:
+                embedding_store.save_embeddings(
+                    conn, embedder.name,
+                    [(batch[i].paper_id, hashes[i], computed[n]) for n, i in enumerate(missing)],
+                )  # fmt: skip
+        except IntegrityError:  # another node stored these papers' vectors at the same moment
+            pass  # the same model on the same text: ours serve as well
     return out
 
 
@@ -227,38 +279,127 @@ def sync_index(
     progress: SyncProgress | None = None,
     batch_size: int = SYNC_BATCH,
     publish: bool = True,
+    stop: Callable[[], bool] | None = None,
 ) -> int:
-    """Bring the index up to date from its watermark; return how many papers it took in."""
+    """Bring the index up to date from its watermark; return how many papers it took in.
+
+    `stop` is asked after each saved batch: a sync told to stop resumes there next time.
+    """
+    return _sync_locked(engine, index, embedder, progress, batch_size, publish, stop)[0]
+
+
+def _sync_locked(
+    engine: Engine, index: IndexFiles, embedder: Embedder, progress: SyncProgress | None,
+    batch_size: int, publish: bool, stop: Callable[[], bool] | None,
+) -> tuple[int, bool]:  # fmt: skip
+    """(papers taken in, whether the sync went to the end rather than stopping)."""
+    started = dt.datetime.now(dt.UTC)
     with _locked(index.root):
-        return _sync(engine, index, embedder, progress, batch_size, publish)
+        _reopen_if_moved(index, embedder)
+        done, complete = _sync(engine, index, embedder, progress, batch_size, publish, stop)
+        if complete and publish:
+            _write_last_sync(index.root, started)
+    return done, complete
+
+
+def _start(index: IndexFiles) -> tuple[dt.datetime, int] | None:
+    """Where a sync starts reading: LOOK_BACK before the watermark, or before the last
+    complete sync when that is later (a follower then reads only what is new)."""
+    if index.watermark is None:
+        return None
+    since = max(index.watermark[0], index.held_before or index.watermark[0])
+    return (since - LOOK_BACK, 0)
 
 
 def _sync(
     engine: Engine, index: IndexFiles, embedder: Embedder, progress: SyncProgress | None,
-    batch_size: int, publish: bool,
-) -> int:  # fmt: skip
+    batch_size: int, publish: bool, stop: Callable[[], bool] | None = None,
+) -> tuple[int, bool]:  # fmt: skip
     done = seen = 0
     fresh: set[int] | None = set() if index.watermark is None and len(index.vectors) == 0 else None
-    cursor = (index.watermark[0] - LOOK_BACK, 0) if index.watermark else None
+    cursor = _start(index)
     with engine.connect() as conn:
         left = paper_store.count_changed_since(conn, cursor) if progress else 0
-    held = index.catalog.content_hashes() if cursor else {}
     while True:
         with engine.connect() as conn:
             rows = paper_store.papers_changed_since(conn, cursor, batch_size)
         if not rows:
-            return done
+            return done, True
         cursor = (rows[-1].changed_at, rows[-1].paper_id)
+        held = _held_hashes(index.catalog, [r.paper_id for r in rows])
         batch = [r for r in rows if held.get(r.paper_id) != r.content_hash]
         if batch:
             _apply(index, batch, _vectors_for(engine, embedder, batch), fresh)
-        if index.watermark is None or cursor > index.watermark:
+        moved = index.watermark is None or cursor > index.watermark
+        if moved:
             index.watermark = cursor
-        if publish:  # a new generation is saved once, when complete: no one reads it before
+        # A new generation is saved once, when complete: no one reads it before. A
+        # look-back that found nothing new saves nothing: readers reopen on each save.
+        if publish and (batch or moved):
             index.save()
         done, seen = done + len(batch), seen + len(rows)
         if progress is not None:
             progress(seen, max(0, left - seen))
+        if stop is not None and stop():
+            return done, False
+
+
+def _held_hashes(catalog: Catalog, paper_ids: Sequence[int]) -> dict[int, str]:
+    """The content hash the index holds for each of these papers that it holds.
+
+    A lookup in the catalog's sorted ids: a look-back over a few papers does not
+    pay for all of them.
+    """
+    wanted = np.asarray(paper_ids, dtype=np.int64)
+    rows = np.minimum(np.searchsorted(catalog.ids, wanted), max(len(catalog.ids) - 1, 0))
+    found = catalog.ids[rows] == wanted if len(catalog.ids) else np.zeros(len(wanted), bool)
+    return {
+        int(i): h.decode() for i, h in zip(wanted[found], catalog.hashes[rows[found]], strict=True)
+    }
+
+
+def follow_index(
+    engine: Engine,
+    root: Path,
+    embedder: Embedder,
+    *,
+    stop: threading.Event,
+    every: float = FOLLOW_EVERY,
+    batch_size: int = SYNC_BATCH,
+    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+) -> None:
+    """Sync the index under `root` every `every` seconds until `stop` is set.
+
+    The model and the index stay loaded between syncs. A sync that fails (the
+    database away, an old schema) is logged and tried again, each wait longer
+    than the last up to RETRY_AT_MOST seconds.
+    """
+    index: IndexFiles | None = None
+    failures = 0
+    while not stop.is_set():
+        started = clock()
+        try:
+            if index is None:
+                check_schema(engine)  # as `serve` does: never index with an older program
+                index = open_index(root, embedder)
+            taken, complete = _sync_locked(engine, index, embedder, None, batch_size, True,
+                                           stop.is_set)  # fmt: skip
+        except Exception as exc:
+            failures += 1
+            wait = min(every * 2 ** (failures - 1), RETRY_AT_MOST)
+            cause = getattr(exc, "orig", None) or exc  # the driver's words, not the SQL
+            log.error("index sync failed (%s); trying again in %g s", cause, wait,
+                      exc_info=failures == 1)  # fmt: skip
+            stop.wait(wait)
+            continue
+        if complete:
+            index.held_before = started
+        if failures:
+            log.info("index sync works again after %d failed tries", failures)
+        failures = 0
+        if taken:
+            log.info("index sync: %d papers taken in", taken, extra={"papers": taken})
+        stop.wait(every)
 
 
 def rebuild_index(
@@ -275,10 +416,12 @@ def rebuild_index(
     it in use, and its own folder is removed by the next rebuild.
     """
     with _locked(root):
+        started = dt.datetime.now(dt.UTC)
         index = _open_generation(root, _new_generation_name(), None, embedder)
         _sync(engine, index, embedder, progress, batch_size, publish=False)
         index.vectors = index.vectors.compacted(embedder.dim)
         index.save()  # the switch: the manifest now names the new generation
+        _write_last_sync(root, started)
         for folder in root.glob("gen-*"):
             if folder.name != index.generation:
                 shutil.rmtree(folder, ignore_errors=True)
