@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import smtplib
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from sqlalchemy import text
 
 from paperroute.cli.console import console
 from paperroute.config import Settings
-from paperroute.index.sync import index_in_use
+from paperroute.index.sync import index_in_use, last_sync
 from paperroute.store.db import SchemaError, check_schema, make_engine
 from paperroute.store.papers import count_changed_since
 
@@ -61,8 +62,11 @@ def _index(current: Settings) -> list[Finding]:
     finally:
         engine.dispose()
     lag = "lag unknown" if behind < 0 else f"{behind:,} papers changed since its last sync"
+    synced = last_sync(current.index_root)
+    if synced is not None:
+        lag += f" (last sync {(dt.datetime.now(dt.UTC) - synced).total_seconds():,.0f} s ago)"
     status = "ok" if behind == 0 else "warn"
-    hint = "" if behind == 0 else "; `paperroute index sync` (or the worker) catches up"
+    hint = "" if behind == 0 else "; `paperroute index sync --follow` keeps it caught up"
     return [Finding("search index", status, f"{generation} ({model}), {lag}{hint}")]
 
 
