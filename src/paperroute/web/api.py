@@ -42,9 +42,9 @@ from paperroute.web.api_models import (
     VoteOut,
     error_responses,
 )
-from paperroute.web.deps import Conn, Now, Search
+from paperroute.web.deps import Conn, IsoDate, Now, Search
 
-__all__ = ["INDEX_MISSING", "MAX_ID_CHARS", "find_paper", "router"]
+__all__ = ["INDEX_MISSING", "MAX_ID_CHARS", "PaperId", "find_paper", "router"]
 
 router = APIRouter(prefix="/api/v1")
 
@@ -55,13 +55,30 @@ INDEX_MISSING = (
     "search is not available yet: the search index has not been built; "
     "run `paperroute index rebuild` on the server"
 )
-_CATEGORY_RE = re.compile(r"([a-z][a-z-]*)(?:\.([a-z][a-z-]*))?", re.IGNORECASE | re.ASCII)
+# The schema documents the pattern the code checks, so what one accepts the other does.
+CATEGORY_PATTERN = r"^(?:([A-Za-z][A-Za-z-]*)(?:\.([A-Za-z][A-Za-z-]*))?)?$"
+_CATEGORY_RE = re.compile(CATEGORY_PATTERN, re.ASCII)
+MAX_CATEGORY_CHARS = 40
 _ORDERS = {"date": "announced", "trending": "trending", "votes": "popular", "added": "added"}
 TRENDING_WINDOW = dt.timedelta(days=30)
 
 Limit = Annotated[int, Query(ge=1, le=100, description="How many to return")]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="How many to skip")]
 CollectionId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+PaperId = Annotated[
+    str,
+    Path(
+        description="An arXiv id (a version suffix is ignored) or the paper's `id` here",
+        examples=["2507.11851", "quant-ph/0201082"],
+    ),
+]
+Category = Annotated[
+    str,
+    Query(
+        description="An arXiv category, in any case: cs.LG, hep-th; empty: all",
+        json_schema_extra={"pattern": CATEGORY_PATTERN, "maxLength": MAX_CATEGORY_CHARS},
+    ),
+]
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -133,13 +150,14 @@ def papers_out(conn: Connection, papers: Sequence[Paper], ids: Sequence[int]) ->
     return [PaperOut.of(p, votes.get(i, 0)) for p, i in zip(papers, ids, strict=True)]
 
 
-def _category(text: str | None) -> str | None:
+def _category(text: str) -> str | None:
     """arXiv's spelling of a category (cs.LG, hep-th, cond-mat.stat-mech); 422 if it is none."""
-    if text is None or not text.strip():  # an empty form field: no filter
+    if not text:  # an empty form field: no filter
         return None
-    match = _CATEGORY_RE.fullmatch(text.strip()) if len(text) <= 40 else None
+    match = _CATEGORY_RE.fullmatch(text) if len(text) <= MAX_CATEGORY_CHARS else None
     if match is None:
-        raise HTTPException(422, f"category: {text[:40]!r} is not an arXiv category; write cs.LG")
+        shown = text[:MAX_CATEGORY_CHARS]
+        raise HTTPException(422, f"category: {shown!r} is not an arXiv category; write cs.LG")
     archive, subject = match[1].lower(), match[2]
     if subject is None:
         return archive
@@ -160,9 +178,9 @@ def _check_range(since: dt.date | None, until: dt.date | None) -> None:
 def list_papers(
     conn: Conn,
     now: Now,
-    since: Annotated[dt.date | None, Query(description="Announced on or after")] = None,
-    until: Annotated[dt.date | None, Query(description="Announced on or before")] = None,
-    category: Annotated[str | None, Query(description="An arXiv category: cs.LG")] = None,
+    since: Annotated[IsoDate | None, Query(description="Announced on or after")] = None,
+    until: Annotated[IsoDate | None, Query(description="Announced on or before")] = None,
+    category: Category = "",
     sort: Annotated[
         Literal["date", "trending", "votes", "added"],
         Query(
@@ -185,13 +203,13 @@ def list_papers(
 
 
 @router.get(
-    "/papers/{paper_id:path}/similar",
+    "/papers/{paper_id:paper}/similar",
     response_model=SimilarOut,
     responses=error_responses(404, 422, 503),
     tags=["papers"],
 )
 def similar_papers(
-    conn: Conn, search: Search, paper_id: str, limit: Annotated[int, Query(ge=1, le=50)] = 10
+    conn: Conn, search: Search, paper_id: PaperId, limit: Annotated[int, Query(ge=1, le=50)] = 10
 ) -> SimilarOut:
     """The papers nearest in meaning to one paper, nearest first."""
     found_id, paper = _paper_or_404(conn, paper_id)
@@ -213,12 +231,12 @@ def similar_papers(
 
 
 @router.get(
-    "/papers/{paper_id:path}",
+    "/papers/{paper_id:paper}",
     response_model=PaperOut,
     responses=error_responses(404, 422),
     tags=["papers"],
 )
-def get_paper(conn: Conn, paper_id: str) -> PaperOut:
+def get_paper(conn: Conn, paper_id: PaperId) -> PaperOut:
     """One paper by arXiv id (a version suffix is ignored) or key, with its votes here."""
     found_id, paper = _paper_or_404(conn, paper_id)
     return PaperOut.of(paper, vote_store.count_votes(conn, [found_id]).get(found_id, 0))
@@ -227,12 +245,12 @@ def get_paper(conn: Conn, paper_id: str) -> PaperOut:
 # --- search ------------------------------------------------------------------------
 
 
-def _query_text(q: str, category: str | None, since: dt.date | None, until: dt.date | None) -> str:
+def _query_text(q: str, category: str, since: dt.date | None, until: dt.date | None) -> str:
     """The search box text for a query and its filters, in the query language."""
     _check_range(since, until)
     parts = [q.strip()] if q.strip() else []
-    if category is not None:
-        parts.append(f"cat:{_category(category)}")
+    if cat := _category(category):
+        parts.append(f"cat:{cat}")
     if since is not None:
         parts.append(f"since:{since.isoformat()}")
     if until is not None:
@@ -255,9 +273,9 @@ def search_papers(
     q: Annotated[
         str, Query(description='Words, "phrases", -exclusions, author:, cat:, has:code, an id')
     ] = "",
-    category: Annotated[str | None, Query(description="Only this arXiv category")] = None,
-    since: Annotated[dt.date | None, Query(description="Announced on or after")] = None,
-    until: Annotated[dt.date | None, Query(description="Announced on or before")] = None,
+    category: Category = "",
+    since: Annotated[IsoDate | None, Query(description="Announced on or after")] = None,
+    until: Annotated[IsoDate | None, Query(description="Announced on or before")] = None,
     mode: Annotated[Mode, Query(description="Words, meaning, or both")] = "hybrid",
     sort: Literal["relevance", "date", "votes"] = "relevance",
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -309,12 +327,12 @@ def _vote_out(conn: Connection, paper: Paper, paper_id: int, voted: bool) -> Vot
 
 
 @router.post(
-    "/papers/{paper_id:path}/vote",
+    "/papers/{paper_id:paper}/vote",
     response_model=VoteOut,
     responses=error_responses(401, 404, 422),
     tags=["votes"],
 )
-def vote(conn: Conn, user: TokenUser, now: Now, paper_id: str) -> VoteOut:
+def vote(conn: Conn, user: TokenUser, now: Now, paper_id: PaperId) -> VoteOut:
     """Vote for a paper; voting again changes nothing (one vote per user per paper)."""
     found_id, paper = _paper_or_404(conn, paper_id)
     vote_store.vote(conn, user.id, found_id, now)
@@ -323,12 +341,12 @@ def vote(conn: Conn, user: TokenUser, now: Now, paper_id: str) -> VoteOut:
 
 
 @router.delete(
-    "/papers/{paper_id:path}/vote",
+    "/papers/{paper_id:paper}/vote",
     response_model=VoteOut,
     responses=error_responses(401, 404, 422),
     tags=["votes"],
 )
-def unvote(conn: Conn, user: TokenUser, paper_id: str) -> VoteOut:
+def unvote(conn: Conn, user: TokenUser, paper_id: PaperId) -> VoteOut:
     """Take a vote back; without a vote, nothing changes."""
     found_id, paper = _paper_or_404(conn, paper_id)
     vote_store.unvote(conn, user.id, found_id)
@@ -381,7 +399,7 @@ def list_collections(conn: Conn, user: TokenUser) -> list[CollectionOut]:
     "/collections",
     status_code=201,
     response_model=CollectionOut,
-    responses=error_responses(401, 422),
+    responses=error_responses(401, 422, body=True),
     tags=["collections"],
 )
 def create_collection(conn: Conn, user: TokenUser, now: Now, body: CollectionIn) -> CollectionOut:
@@ -398,6 +416,7 @@ def create_collection(conn: Conn, user: TokenUser, now: Now, body: CollectionIn)
     response_model=CollectionDetailOut,
     responses=error_responses(401, 404, 422),
     tags=["collections"],
+    openapi_extra={"security": [{}]},  # added to the token's: a public one needs none
 )
 def get_collection(
     conn: Conn, user: MaybeUser, collection_id: CollectionId, limit: Limit = 50, offset: Offset = 0
@@ -418,7 +437,7 @@ def get_collection(
 @router.patch(
     "/collections/{collection_id}",
     response_model=CollectionOut,
-    responses=error_responses(401, 404, 422),
+    responses=error_responses(401, 404, 422, body=True),
     tags=["collections"],
 )
 def update_collection(
@@ -450,13 +469,13 @@ def delete_collection(conn: Conn, user: TokenUser, collection_id: CollectionId) 
 
 
 @router.put(
-    "/collections/{collection_id}/papers/{paper_id:path}",
+    "/collections/{collection_id}/papers/{paper_id:paper}",
     response_model=CollectionOut,
     responses=error_responses(401, 404, 422),
     tags=["collections"],
 )
 def add_to_collection(
-    conn: Conn, user: TokenUser, now: Now, collection_id: CollectionId, paper_id: str
+    conn: Conn, user: TokenUser, now: Now, collection_id: CollectionId, paper_id: PaperId
 ) -> CollectionOut:
     """Put a paper in a collection; putting it there again changes nothing."""
     _own_collection(conn, user, collection_id)
@@ -467,13 +486,13 @@ def add_to_collection(
 
 
 @router.delete(
-    "/collections/{collection_id}/papers/{paper_id:path}",
+    "/collections/{collection_id}/papers/{paper_id:paper}",
     response_model=CollectionOut,
     responses=error_responses(401, 404, 422),
     tags=["collections"],
 )
 def remove_from_collection(
-    conn: Conn, user: TokenUser, collection_id: CollectionId, paper_id: str
+    conn: Conn, user: TokenUser, collection_id: CollectionId, paper_id: PaperId
 ) -> CollectionOut:
     """Take a paper out of a collection (one hidden since can be taken out too)."""
     _own_collection(conn, user, collection_id)

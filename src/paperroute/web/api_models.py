@@ -6,13 +6,17 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     PlainSerializer,
+    StrictBool,
     StringConstraints,
     WithJsonSchema,
+    field_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from paperroute.domain import Paper
 from paperroute.store.papers import paper_key
@@ -57,9 +61,18 @@ _ERROR_TEXT = {
 }
 
 
-def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """The `responses=` of a route: its error codes, each with the error body's schema."""
-    return {code: {"model": ErrorOut, "description": _ERROR_TEXT[code]} for code in codes}
+def error_responses(*codes: int, body: bool = False) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` of a route: its error codes, each with the error body's schema.
+
+    A route with a JSON `body` also answers 400 (FastAPI's answer) to bytes that are not text:
+    JSON that is text but not valid JSON gets a 422 like any other invalid body.
+    """
+    responses: dict[int | str, dict[str, Any]] = {
+        code: {"model": ErrorOut, "description": _ERROR_TEXT[code]} for code in codes
+    }
+    if body:
+        responses[400] = {"model": ErrorOut, "description": "The body is not text: send UTF-8"}
+    return responses
 
 
 # --- the Hugging Face papers API -------------------------------------------------
@@ -238,11 +251,14 @@ class VoteOut(BaseModel):
     votes: int = Field(description="The paper's votes on this site")
 
 
+# Some visible text, no control characters; spaces around it are dropped. Only spaces: the
+# pattern is the schema's too, and other engines' `\s` and `strip()` disagree at the edges.
 CollectionName = Annotated[
     str,
     StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$"
+        max_length=200, pattern=r"^ *[^\x00-\x20\x7f](?:[^\x00-\x1f\x7f]*[^\x00-\x20\x7f])? *$"
     ),
+    AfterValidator(lambda name: name.strip(" ")),
 ]
 
 
@@ -250,16 +266,24 @@ class CollectionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: CollectionName
-    public: bool = False
+    public: StrictBool = False  # not 0 or "yes": a JSON true or false
 
 
 class CollectionPatch(BaseModel):
     """Rename a collection, make it public or private: give what changes."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
 
-    name: CollectionName | None = None
-    public: bool | None = None
+    # Left out when unchanged; null is no value for either.
+    name: CollectionName | SkipJsonSchema[None] = None
+    public: StrictBool | SkipJsonSchema[None] = None
+
+    @field_validator("name", "public", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("leave it out to keep it as it is; null is no value for it")
+        return value
 
 
 class CollectionOut(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from pydantic import BeforeValidator
 from sqlalchemy import Connection, Engine
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.responses import Response
 
 from paperroute.config import Settings
@@ -29,6 +31,7 @@ __all__ = [
     "Admin",
     "Conn",
     "CsrfChecked",
+    "IsoDate",
     "Now",
     "OptionalDate",
     "Search",
@@ -50,6 +53,42 @@ def _blank_is_none(value: object) -> object:
 
 # A date from a form or link: an empty field (`?since=`) means "no date", not an error.
 OptionalDate = Annotated[dt.date | None, BeforeValidator(_blank_is_none)]
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_date_text(value: object) -> object:
+    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+        raise ValueError("write the date as YYYY-MM-DD, or leave the parameter out")
+    return value
+
+
+# A date in the API, as its schema says (`format: date`): pydantic alone would also read
+# `0` or `1752796800` as a Unix time and `2025-07-18T00:00` as a day; an empty value is
+# an error, not "no date", since a script that sends `since=` meant some date.
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_text)]
+
+
+class PaperRefConvertor(Convertor[str]):
+    """A paper's key or arXiv id in a path (`{paper_id:paper}`): one segment, or an old-style
+    arXiv id with its slash (`quant-ph/0201082`, a version may follow).
+
+    Starlette's `path` takes any rest of the path: a GET of `/api/v1/papers/2507.11851/vote`
+    would ask for the paper "2507.11851/vote" (a 404) instead of being refused (a 405).
+    """
+
+    regex = r"[^/]+|[A-Za-z][A-Za-z.-]*/[0-9]{7}[^/]*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+# Routes compile their paths when their module is imported, and every module with such a
+# route imports this one first.
+register_url_convertor("paper", PaperRefConvertor())
 
 
 def web_link(url: str | None) -> str | None:

@@ -8,6 +8,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
 from paperroute.web.deps import templates
 
@@ -49,10 +50,36 @@ def _page(request: Request, status: int, detail: str, headers: dict[str, str] | 
     )
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the path answers to. Starlette's 405 names only the methods of the first
+    route with the path, and a path here often has one route per method."""
+    # A mount (the static files) takes any method, and answers its own 405.
+    routes = [r for r in request.app.router.routes if not isinstance(r, Mount)]
+
+    def answers(method: str) -> bool:
+        probe = {**request.scope, "method": method}
+        return any(route.matches(probe)[0] is Match.FULL for route in routes)
+
+    return ", ".join(method for method in _METHODS if answers(method))
+
+
+def _detail(exc: StarletteHTTPException) -> str:
+    if isinstance(exc.__cause__, UnicodeDecodeError):  # FastAPI's 400 for a body it cannot read
+        return "body: this is not text; send the JSON encoded as UTF-8"
+    return str(exc.detail)
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() != "x-sign-in"}
-    return _page(request, exc.status_code, str(exc.detail), headers or None)
+    detail = _detail(exc)
+    if exc.status_code == 405 and (allowed := _allowed_methods(request)):
+        headers = {k: v for k, v in headers.items() if k.lower() != "allow"} | {"allow": allowed}
+        detail = f"{request.method} is not allowed here; use {allowed.replace(', ', ' or ')}"
+    return _page(request, exc.status_code, detail, headers or None)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

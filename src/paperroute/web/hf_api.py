@@ -25,7 +25,7 @@ from paperroute.index.sync import IndexMissing
 from paperroute.rank.trending import listing as ranked_listing
 from paperroute.store import papers as paper_store
 from paperroute.store import votes as vote_store
-from paperroute.web.api import INDEX_MISSING, MAX_ID_CHARS, find_paper
+from paperroute.web.api import INDEX_MISSING, MAX_ID_CHARS, PaperId, find_paper
 from paperroute.web.api_models import (
     HfAuthor,
     HfDailyItem,
@@ -33,7 +33,7 @@ from paperroute.web.api_models import (
     HfUser,
     error_responses,
 )
-from paperroute.web.deps import Conn, Now, Search, web_link
+from paperroute.web.deps import Conn, IsoDate, Now, Search, web_link
 
 __all__ = ["SUBMITTER", "daily_papers", "hf_item", "hf_paper", "router"]
 
@@ -48,8 +48,11 @@ SUBMITTER = HfUser(
     type="org",
     isPro=False,
 )
-_WEEK_RE = re.compile(r"(\d{4})-W(\d{2})")
-_MONTH_RE = re.compile(r"(\d{4})-(\d{2})")
+# The schema documents the patterns the code checks; empty is allowed: no choice.
+WEEK_PATTERN = r"^(?:([0-9]{4})-W(0[1-9]|[1-4][0-9]|5[0-3]))?$"
+MONTH_PATTERN = r"^(?:([0-9]{4})-(0[1-9]|1[0-2]))?$"
+_WEEK_RE = re.compile(WEEK_PATTERN)
+_MONTH_RE = re.compile(MONTH_PATTERN)
 
 
 def _object_id(*parts: str) -> str:
@@ -136,15 +139,14 @@ def _month(text: str) -> tuple[dt.date, dt.date]:
 
 
 def _period(
-    conn: Conn, date: dt.date | None, week: str | None, month: str | None
+    conn: Conn, date: dt.date | None, week: str, month: str
 ) -> tuple[dt.date, dt.date] | None:
     """The days asked for; the newest day with papers when none is given."""
-    week, month = week or None, month or None  # an empty field is no choice
-    if sum(x is not None for x in (date, week, month)) > 1:
+    if sum(bool(x) for x in (date, week, month)) > 1:  # an empty field is no choice
         raise HTTPException(400, "give only one of date, week and month")
-    if week is not None:
+    if week:
         return _week(week)
-    if month is not None:
+    if month:
         return _month(month)
     day = date or paper_store.latest_announced(conn)
     return (day, day) if day else None
@@ -159,9 +161,13 @@ def _period(
 def daily_papers(
     conn: Conn,
     now: Now,
-    date: Annotated[dt.date | None, Query(description="One day, YYYY-MM-DD")] = None,
-    week: Annotated[str | None, Query(description="An ISO week, YYYY-Www")] = None,
-    month: Annotated[str | None, Query(description="A month, YYYY-MM")] = None,
+    date: Annotated[IsoDate | None, Query(description="One day, YYYY-MM-DD")] = None,
+    week: Annotated[
+        str, Query(description="An ISO week, YYYY-Www", json_schema_extra={"pattern": WEEK_PATTERN})
+    ] = "",
+    month: Annotated[
+        str, Query(description="A month, YYYY-MM", json_schema_extra={"pattern": MONTH_PATTERN})
+    ] = "",
     sort: Annotated[Literal["publishedAt", "trending"], Query()] = "publishedAt",
     submitter: Annotated[str | None, Query(description="Only `paperroute` submits here")] = None,
     p: Annotated[int, Query(ge=0, le=100_000, description="Page, from 0")] = 0,
@@ -205,12 +211,12 @@ def search_papers(
 
 
 @router.get(
-    "/papers/{arxiv_id:path}",
+    "/papers/{arxiv_id:paper}",
     response_model=HfPaper,
     response_model_exclude_unset=True,
     responses=error_responses(404, 422),
 )
-def paper_info(conn: Conn, arxiv_id: str) -> HfPaper:
+def paper_info(conn: Conn, arxiv_id: PaperId) -> HfPaper:
     """One paper by its arXiv id (a version suffix is ignored)."""
     found = find_paper(conn, arxiv_id)
     if found is None:
