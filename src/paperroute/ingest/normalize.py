@@ -36,8 +36,10 @@ class RecordError(ValueError):
 
 _NEW_ID = r"\d{4}\.\d{4,5}"
 _OLD_ID = r"[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7}"
+# ASCII digits only, and a version number int() can read: no "v" with 5,000 digits.
 _ID_RE = re.compile(
-    rf"(?:^|[/:\s])(?P<id>{_NEW_ID}|{_OLD_ID})(?:v(?P<v>\d+))?(?:\.pdf)?/?$", re.IGNORECASE
+    rf"(?:^|[/:\s])(?P<id>{_NEW_ID}|{_OLD_ID})(?:v(?P<v>\d{{1,9}}))?(?:\.pdf)?/?$",
+    re.IGNORECASE | re.ASCII,
 )
 
 
@@ -115,14 +117,32 @@ def parse_date(value: object) -> dt.date | None:
     if isinstance(value, dt.date):
         return value
     if not isinstance(value, str):
-        raise RecordError(f"date {value!r} is not a string")
+        raise RecordError(f"date {_shown(value)} is not a string")
     text = value.strip()
     try:
         if len(text) >= 10 and text[4] == "-":
             return dt.date.fromisoformat(text[:10])
     except ValueError:
         pass
-    raise RecordError(f"date {value!r} is not an ISO date (YYYY-MM-DD)")
+    raise RecordError(f"date {value[:40]!r} is not an ISO date (YYYY-MM-DD)")
+
+
+def _shown(value: object) -> str:
+    """A wrong-typed value for an error message: a number as is, a structure by its type."""
+    # repr() of a deeply nested list or object raises RecursionError, and of a
+    # big one makes a message nobody can read.
+    if isinstance(value, int | float):
+        return repr(value)[:40]
+    return f"of type {type(value).__name__}"
+
+
+def _as_text(value: object, name: str) -> str:
+    """A field's text: a number is written out, anything else but a string is refused."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return str(value)
+    raise RecordError(f"{name} is not text")
 
 
 # arXiv's archives, current and retired: a category is one of these, optionally
@@ -201,13 +221,15 @@ def _clean_authors(authors: Iterable[str]) -> tuple[str, ...]:
 def _short(value: object, name: str) -> str | None:
     if value is None:
         return None
-    text = clean_text(str(value), latex=False)
+    text = clean_text(_as_text(value, name), latex=False)
     if len(text) > MAX_SHORT_FIELD:
         raise RecordError(f"{name} is {len(text):,} characters (limit {MAX_SHORT_FIELD:,})")
     return text or None
 
 
 def _url(value: object, name: str) -> str | None:
+    if not isinstance(value, str):  # no link at all, like any other non-web link
+        return None
     text = _short(value, name)
     if text is None:
         return None
@@ -280,9 +302,10 @@ def build_paper(
         )
     bare_id, id_version = None, None
     if arxiv_id is not None and arxiv_id != "":
-        parsed = parse_arxiv_id(str(arxiv_id))
+        text_id = _as_text(arxiv_id, "arXiv id")
+        parsed = parse_arxiv_id(text_id)
         if parsed is None:
-            raise RecordError(f"{str(arxiv_id)[:80]!r} is not an arXiv id")
+            raise RecordError(f"{text_id[:80]!r} is not an arXiv id")
         bare_id, id_version = parsed
     clean_comment = _short(comment, "comment")
     found_code, found_project = find_links(clean_comment, clean_abstract)

@@ -37,7 +37,9 @@ def parse_xml(data: bytes, where: str) -> Element:
     try:
         root = etree.fromstring(data, parser=_parser())
     except etree.XMLSyntaxError as exc:
-        raise XmlError(f"{where}: not well-formed XML ({exc.msg})") from None
+        # libxml2 quotes tag names whole: one 5,000-character name is a 5,000-character message.
+        problem = exc.msg if len(exc.msg) <= 200 else f"{exc.msg[:200]}..."
+        raise XmlError(f"{where}: not well-formed XML ({problem})") from None
     if root.getroottree().docinfo.internalDTD is not None:
         raise XmlError(f"{where}: the document declares its own DTD; refusing to read it")
     return root

@@ -9,16 +9,25 @@ resumes with `start=int(watermark)`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from urllib.parse import parse_qsl, urlsplit
 
 from paperroute.domain import Checkpoint, Paper, Rejected, SourceItem, Version
 from paperroute.ingest.http import PoliteClient
 from paperroute.ingest.normalize import RecordError, build_paper, parse_arxiv_id, parse_date
 from paperroute.ingest.sources.errors import SourceError
-from paperroute.ingest.sources.xml_page import fetch_xml_page
+from paperroute.ingest.sources.xml_page import read_xml_page
 from paperroute.ingest.xml import Element
 
-__all__ = ["DEFAULT_BASE_URL", "ID_BATCH", "SOURCE", "fetch_arxiv_ids", "fetch_arxiv_query"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "ID_BATCH",
+    "SOURCE",
+    "fetch_arxiv_ids",
+    "fetch_arxiv_query",
+    "read_arxiv_page",
+]
 
 SOURCE = "arxiv-api"
 DEFAULT_BASE_URL = "https://export.arxiv.org"
@@ -53,12 +62,11 @@ def fetch_arxiv_query(
     fetched = 0
     while max_results is None or fetched < max_results:
         size = page_size if max_results is None else min(page_size, max_results - fetched)
-        feed, where = _fetch_feed(client, url, {**query, "start": start, "max_results": size})
-        entries = feed.findall("atom:entry", _NS)
-        for number, entry in enumerate(entries, start=1):
-            yield _entry_item(entry, f"{where} entry {number}")
-        total = _total_results(feed, where)
-        if not entries:
+        response = client.get(url, params={**query, "start": start, "max_results": size})
+        where = str(response.url)
+        items, total = read_arxiv_page(response.content, where, response.status_code)
+        yield from items
+        if not items:
             if start < total:
                 raise SourceError(
                     f"{where}: arXiv sent no entries at start={start} of {total:,} results "
@@ -66,8 +74,8 @@ def fetch_arxiv_query(
                     f"run again later to resume from start={start}, or narrow the query"
                 )
             return
-        start += len(entries)
-        fetched += len(entries)
+        start += len(items)
+        fetched += len(items)
         yield Checkpoint(str(start))
         if start >= total:
             return
@@ -120,35 +128,42 @@ def _query_params(
     return params
 
 
-def _fetch_feed(
-    client: PoliteClient, url: str, params: Mapping[str, str | int]
-) -> tuple[Element, str]:
-    """GET one page and return its feed and full URL; raise SourceError if it is not a page."""
+def read_arxiv_page(
+    content: bytes, where: str, status: int = 200
+) -> tuple[list[Paper | Rejected], int]:
+    """One page of results from `where`: its entries and the query's total result count.
+
+    A malformed entry is `Rejected`; a page that is no API feed, or that says
+    the query was refused, raises SourceError.
+    """
     hint = "check the base URL, or run again later if arXiv is down"
-    feed, where, status = fetch_xml_page(client, url, params, hint=hint)
+    feed = read_xml_page(content, where, status, hint=hint)
     if feed.tag != _FEED_TAG:
         raise SourceError(f"{where}: answered HTTP {status} with no Atom feed; check the base URL")
     problem = _api_error(feed)
     if problem is not None:
-        shown = ", ".join(f"{key}={value}" for key, value in params.items())
+        shown = ", ".join(f"{key}={value}" for key, value in parse_qsl(urlsplit(where).query))
         raise SourceError(
             f"arXiv refused the query ({shown}): {problem}; fix the query and run again [{where}]"
         )
     if status != 200:
         raise SourceError(f"{where}: answered HTTP {status}; check the base URL and run again")
-    return feed, where
+    entries = feed.findall("atom:entry", _NS)
+    items = [_entry_item(entry, f"{where} entry {n}") for n, entry in enumerate(entries, start=1)]
+    return items, _total_results(feed, where)
 
 
 def _api_error(feed: Element) -> str | None:
     for entry in feed.findall("atom:entry", _NS):
         if _ERROR_ID in entry.findtext("atom:id", default="", namespaces=_NS):
-            return entry.findtext("atom:summary", default="", namespaces=_NS).strip() or "error"
+            message = entry.findtext("atom:summary", default="", namespaces=_NS).strip()
+            return message[:300] or "error"
     return None
 
 
 def _total_results(feed: Element, where: str) -> int:
     text = feed.findtext("os:totalResults", default="", namespaces=_NS).strip()
-    if not text.isdigit():
+    if not re.fullmatch(r"[0-9]{1,12}", text):  # isdigit() takes "²", which int() refuses
         raise SourceError(f"{where}: the feed has no result count; is this the arXiv API?")
     return int(text)
 

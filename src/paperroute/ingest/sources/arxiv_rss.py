@@ -24,12 +24,10 @@ from paperroute.domain import Checkpoint, Paper, Rejected, SourceItem, Version
 from paperroute.ingest.http import PoliteClient
 from paperroute.ingest.normalize import RecordError, build_paper, parse_arxiv_id
 from paperroute.ingest.sources.errors import SourceError
-from paperroute.ingest.sources.xml_page import fetch_xml_page
+from paperroute.ingest.sources.xml_page import read_xml_page
 from paperroute.ingest.xml import Element
 
-__all__ = ["ANNOUNCE_TYPES", "SOURCE", "fetch_arxiv_rss"]
-
-# lxml's element class has no public name; it is the type everyone annotates with.
+__all__ = ["ANNOUNCE_TYPES", "SOURCE", "fetch_arxiv_rss", "read_arxiv_rss"]
 
 SOURCE = "arxiv-rss"
 ANNOUNCE_TYPES = frozenset({"new", "cross", "replace", "replace-cross"})
@@ -67,13 +65,13 @@ def _check_types(announce_types: set[str] | None) -> frozenset[str]:
     return frozenset(announce_types)
 
 
-def _fetch_channel(client: PoliteClient, url: str) -> Element:
-    root, where, status = fetch_xml_page(client, url, hint="check the base URL")
+def _channel(content: bytes, where: str, status: int) -> Element:
+    root = read_xml_page(content, where, status, hint="check the base URL")
     if status != 200:
         raise SourceError(f"{where} answered HTTP {status}; check the base URL")
     channel = root.find("channel")
     if root.tag != "rss" or channel is None:
-        raise SourceError(f"{url}: not an RSS feed (the document is a <{root.tag}>)")
+        raise SourceError(f"{where}: not an RSS feed (the document is a <{str(root.tag)[:80]}>)")
     return channel
 
 
@@ -83,7 +81,7 @@ def _rfc822_date(text: str | None) -> dt.date | None:
         return None
     try:
         return email.utils.parsedate_to_datetime(text.strip()).date()
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # Overflow: a time zone like -99999999999
         return None
 
 
@@ -153,9 +151,24 @@ def fetch_arxiv_rss(
 
     Ends with `Checkpoint(<announcement day, YYYY-MM-DD>)` unless the feed is empty.
     """
-    wanted = _check_types(announce_types)
+    _check_types(announce_types)  # a typo is refused before any request
     url = f"{base_url.rstrip('/')}/rss/{_feed_path(categories)}"
-    channel = _fetch_channel(client, url)
+    response = client.get(url)
+    yield from read_arxiv_rss(
+        response.content, str(response.url), response.status_code, announce_types=announce_types
+    )
+
+
+def read_arxiv_rss(
+    content: bytes, where: str, status: int = 200, *, announce_types: set[str] | None = None
+) -> Iterator[SourceItem]:
+    """The items of one fetched feed, as `fetch_arxiv_rss` yields them.
+
+    A bad item is `Rejected("{where} item {n}")`; a page that is no RSS feed
+    raises SourceError.
+    """
+    wanted = _check_types(announce_types)
+    channel = _channel(content, where, status)
     announced = _rfc822_date(channel.findtext("pubDate"))
     items = channel.findall("item")
     for number, item in enumerate(items, start=1):
@@ -164,6 +177,6 @@ def fetch_arxiv_rss(
         try:
             yield _item_to_paper(item, announced)
         except RecordError as exc:
-            yield Rejected(f"{url} item {number}", str(exc))
+            yield Rejected(f"{where} item {number}", str(exc))
     if items and announced is not None:
         yield Checkpoint(announced.isoformat())

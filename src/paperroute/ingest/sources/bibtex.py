@@ -132,8 +132,8 @@ def _venue(fields: dict[str, Any]) -> str | None:
 
 def _month(value: object) -> int | None:
     text = str(value or "").strip().lower()
-    if text.isdigit():
-        return int(text) if 1 <= int(text) <= 12 else None
+    if re.fullmatch(r"0?[1-9]|1[0-2]", text):  # not isdigit(): "²" is a digit int() refuses
+        return int(text)
     return _MONTHS.index(text[:3]) + 1 if text[:3] in _MONTHS else None
 
 
@@ -172,14 +172,22 @@ def entry_to_paper(entry: Entry) -> Paper:
     )
 
 
+def _shown_key(key: str) -> str:
+    """An entry key for a message: a broken file can make one of its keys pages long."""
+    return repr(key if len(key) <= 60 else f"{key[:60]}...")
+
+
 def _failure_reason(block: ParsingFailedBlock) -> str:
     if isinstance(block, DuplicateBlockKeyBlock):
-        return f"duplicate entry key {block.key!r}; only the first entry with it was read"
+        return f"duplicate entry key {_shown_key(block.key)}; only the first entry with it was read"
     error = block.error
     reason = error.abort_reason if isinstance(error, BlockAbortedException) else str(error)
+    reason = reason.strip() or type(error).__name__
+    if len(reason) > 200:  # bibtexparser quotes what it read, a whole broken field at times
+        reason = f"{reason[:200]}..."
     key = re.match(r"@\w+\s*[{(]\s*([^,\s]+)\s*,", block.raw or "")
-    prefix = f"entry {key[1]!r}: " if key else ""
-    return f"{prefix}not valid BibTeX ({reason.strip() or type(error).__name__})"
+    prefix = f"entry {_shown_key(key[1])}: " if key else ""
+    return f"{prefix}not valid BibTeX ({reason})"
 
 
 def _parse(text: str) -> Library:
@@ -197,7 +205,7 @@ def read_bibtex_text(text: str, where: str) -> Iterator[SourceItem]:
             try:
                 yield entry_to_paper(block)
             except RecordError as exc:
-                yield Rejected(line, f"entry {block.key!r}: {exc}")
+                yield Rejected(line, f"entry {_shown_key(block.key)}: {exc}")
 
 
 def _decode(data: bytes) -> str:

@@ -28,7 +28,7 @@ from paperroute.ingest.http import PoliteClient
 from paperroute.ingest.normalize import RecordError, build_paper
 from paperroute.ingest.sources.errors import SourceError
 
-__all__ = ["SOURCE", "fetch_hf_daily", "item_to_paper"]
+__all__ = ["SOURCE", "fetch_hf_daily", "item_to_paper", "read_hf_daily"]
 
 SOURCE = "hf-daily"
 
@@ -75,20 +75,24 @@ def item_to_paper(item: object, day: dt.date) -> Paper:
     )
 
 
-def _fetch_day(client: PoliteClient, url: str) -> list[object]:
-    """The day's JSON array; SourceError if the answer is not one (the run stops here)."""
-    response = client.get(url)
-    if response.status_code != 200:
-        raise SourceError(f"{url} answered HTTP {response.status_code}; check the base URL")
+def read_hf_daily(content: bytes, where: str, day: dt.date) -> Iterator[Paper | Rejected]:
+    """The papers of `day`'s list fetched from `where`; bad items become `Rejected`.
+
+    SourceError if the answer is not a JSON list (the run stops here).
+    """
     try:
-        data = orjson.loads(response.content)
+        data = orjson.loads(content)
     except orjson.JSONDecodeError as exc:
         raise SourceError(
-            f"{url} did not answer JSON ({exc.msg}); is the base URL right?"
+            f"{where} did not answer JSON ({exc.msg}); is the base URL right?"
         ) from None
     if not isinstance(data, list):
-        raise SourceError(f"{url} answered JSON that is not a list of papers")
-    return cast(list[object], data)
+        raise SourceError(f"{where} answered JSON that is not a list of papers")
+    for number, item in enumerate(cast(list[object], data), start=1):
+        try:
+            yield item_to_paper(item, day)
+        except RecordError as exc:
+            yield Rejected(f"{where} item {number}", str(exc))
 
 
 def fetch_hf_daily(
@@ -102,9 +106,8 @@ def fetch_hf_daily(
     root = base_url.rstrip("/")
     for day in days:
         url = f"{root}/api/daily_papers?date={day.isoformat()}"
-        for number, item in enumerate(_fetch_day(client, url), start=1):
-            try:
-                yield item_to_paper(item, day)
-            except RecordError as exc:
-                yield Rejected(f"{url} item {number}", str(exc))
+        response = client.get(url)
+        if response.status_code != 200:
+            raise SourceError(f"{url} answered HTTP {response.status_code}; check the base URL")
+        yield from read_hf_daily(response.content, url, day)
         yield Checkpoint(day.isoformat())

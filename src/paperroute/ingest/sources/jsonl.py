@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import orjson
 
 from paperroute.domain import Paper, Rejected, SourceItem
 from paperroute.ingest.normalize import RecordError, build_paper
+from paperroute.ingest.sources.errors import SourceError
 
 __all__ = ["read_json_file", "record_to_paper"]
 
@@ -38,7 +40,7 @@ def record_to_paper(record: Any, source: str = SOURCE) -> Paper:
         title=record.get("title"),
         abstract=record.get("summary", record.get("abstract", "")),
         authors=[_author_name(a) for a in authors],
-        categories=[str(c) for c in categories],
+        categories=[c for c in categories if isinstance(c, str)],  # others are no category
         comment=record.get("comment"),
         journal_ref=record.get("journal_ref"),
         doi=record.get("doi"),
@@ -55,7 +57,11 @@ def _author_name(author: object) -> str:
         return author
     if isinstance(author, dict) and isinstance(author.get("name"), str):
         return author["name"]
-    raise RecordError(f"author {str(author)[:40]!r} is neither a name nor an object with a name")
+    if isinstance(author, int | float):
+        shown = repr(author)[:40]
+    else:  # not str(): a deeply nested list overflows the stack
+        shown = f"of type {type(author).__name__}"
+    raise RecordError(f"author {shown} is neither a name nor an object with a name")
 
 
 def _open(path: Path) -> io.BufferedIOBase:
@@ -68,7 +74,18 @@ def read_json_file(path: Path) -> Iterator[SourceItem]:
     """Papers from a .jsonl/.json file (gzip allowed); bad lines become `Rejected`.
 
     JSON Lines are streamed, so a corpus of any size reads in constant memory.
+    A damaged or cut-short gzip file raises SourceError where the damage starts.
     """
+    try:
+        yield from _read_json_file(path)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise SourceError(
+            f"{path.name}: the gzip data is damaged or cut short ({exc}); "
+            "copy or download the file again"
+        ) from None
+
+
+def _read_json_file(path: Path) -> Iterator[SourceItem]:
     with _open(path) as handle:
         first = handle.read(1024)
         handle.seek(0)

@@ -26,7 +26,7 @@ from paperroute.domain import Checkpoint, Paper, Rejected, SourceItem, Version
 from paperroute.ingest.http import PoliteClient
 from paperroute.ingest.normalize import RecordError, build_paper, parse_date
 from paperroute.ingest.sources.errors import SourceError
-from paperroute.ingest.sources.xml_page import fetch_xml_page
+from paperroute.ingest.sources.xml_page import read_xml_page
 from paperroute.ingest.xml import Element
 
 __all__ = [
@@ -34,9 +34,11 @@ __all__ = [
     "ARXIV_RAW_NS",
     "DEFAULT_ENDPOINT",
     "SOURCE",
+    "OaiPage",
     "OaiWatermark",
     "decode_oai_watermark",
     "fetch_oai_records",
+    "read_oai_page",
     "split_authors",
 ]
 
@@ -77,6 +79,15 @@ class OaiWatermark:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class OaiPage:
+    """One ListRecords page: its papers and rejects, its latest datestamp, the next token."""
+
+    items: tuple[Paper | Rejected, ...] = ()
+    datestamp: dt.date | None = None  # deleted records count: they were seen too
+    token: str | None = None  # None on the last page
+
+
 def decode_oai_watermark(watermark: str) -> OaiWatermark:
     """Read a watermark written by `OaiWatermark.encode`; SourceError if it is not one."""
     try:
@@ -89,7 +100,7 @@ def decode_oai_watermark(watermark: str) -> OaiWatermark:
             harvest_from=_date_or_none(data["from"]),
             datestamp=_date_or_none(data["datestamp"]),
         )
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, RecursionError) as exc:  # Recursion: "[[[[..."
         raise SourceError(
             f"watermark {watermark[:200]!r} is not an OAI-PMH harvest position; "
             "start a fresh harvest with a from date"
@@ -119,18 +130,14 @@ def fetch_oai_records(
     else:
         params = {"verb": "ListRecords", "resumptionToken": state.token}
     while True:
-        listing, where = _fetch_page(client, endpoint, params)
-        records = [] if listing is None else listing.findall("oai:record", _OAI)
-        latest = state.datestamp
-        for number, record in enumerate(records, start=1):
-            stamp, item = _record_item(record, f"{where} record {number}")
-            if stamp is not None and (latest is None or stamp > latest):
-                latest = stamp
-            if item is not None:
-                yield item
-        token = None if listing is None else _next_token(listing)
+        response = client.get(endpoint, params=params)
+        where = str(response.url)
+        page = read_oai_page(response.content, where, response.status_code)
+        yield from page.items
+        token = page.token
         if token is not None and token == params.get("resumptionToken"):
             raise SourceError(f"{where}: the server sent the same resumption token again")
+        latest = max(filter(None, (state.datestamp, page.datestamp)), default=None)
         state = OaiWatermark(token, state.harvest_from, latest)
         yield Checkpoint(state.encode())
         if token is None:
@@ -138,14 +145,31 @@ def fetch_oai_records(
         params = {"verb": "ListRecords", "resumptionToken": token}
 
 
+def read_oai_page(content: bytes, where: str, status: int = 200) -> OaiPage:
+    """One fetched ListRecords page; deleted records are skipped, malformed ones `Rejected`.
+
+    noRecordsMatch is an empty page; any other OAI-PMH error, or a page that is
+    not OAI-PMH, raises SourceError.
+    """
+    listing = _listing(content, where, status)
+    if listing is None:
+        return OaiPage()
+    items: list[Paper | Rejected] = []
+    latest: dt.date | None = None
+    for number, record in enumerate(listing.findall("oai:record", _OAI), start=1):
+        stamp, item = _record_item(record, f"{where} record {number}")
+        if stamp is not None and (latest is None or stamp > latest):
+            latest = stamp
+        if item is not None:
+            items.append(item)
+    return OaiPage(tuple(items), latest, _next_token(listing))
+
+
 def split_authors(text: str) -> list[str]:
     """Names from arXiv's author string: "A. Smith (MIT), B. Jones and C. Lee"."""
-    text = " ".join(text.split())
-    while True:  # drop affiliations, innermost parentheses first: "(1) MIT, (2) CMU"
-        stripped = _PARENS_RE.sub(" ", text)
-        if stripped == text:
-            break
-        text = stripped
+    # Spaces collapsed after the affiliations go: on a long run of them the
+    # `\s+and\s+` separator backtracks in quadratic time.
+    text = " ".join(_drop_parentheses(text).split())
     names: list[str] = []
     for part in _AUTHOR_SEP_RE.split(text):
         name = part.strip()
@@ -156,7 +180,30 @@ def split_authors(text: str) -> list[str]:
     return names
 
 
-_PARENS_RE = re.compile(r"\([^()]*\)")
+def _drop_parentheses(text: str) -> str:
+    """Text without affiliations, nested or not: "(1) MIT, (2) CMU"; a stray paren stays."""
+    # One pass over the parentheses: re-substituting innermost pairs until
+    # nothing changes takes quadratic time on deeply nested input.
+    opened: list[int] = []  # where each still unmatched "(" is
+    spans: list[tuple[int, int]] = []  # matched pairs, outermost only, in order
+    for match in _PAREN_RE.finditer(text):
+        if match[0] == "(":
+            opened.append(match.start())
+        elif opened:
+            start = opened.pop()
+            while spans and spans[-1][0] > start:  # pairs inside this one
+                spans.pop()
+            spans.append((start, match.end()))
+    if not spans:
+        return text
+    kept, end = [], 0
+    for start, stop in spans:
+        kept += [text[end:start], " "]
+        end = stop
+    return "".join([*kept, text[end:]])
+
+
+_PAREN_RE = re.compile(r"[()]")
 _AUTHOR_SEP_RE = re.compile(r",|\s+and\s+")
 _SUFFIXES = frozenset({"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"})
 
@@ -174,25 +221,23 @@ def _first_params(
     return params
 
 
-def _fetch_page(
-    client: PoliteClient, endpoint: str, params: Mapping[str, str]
-) -> tuple[Element | None, str]:
-    """GET one page; return its ListRecords (None for noRecordsMatch) and the full URL."""
+def _listing(content: bytes, where: str, status: int) -> Element | None:
+    """The page's ListRecords element; None for noRecordsMatch."""
     hint = "check the endpoint, or run again later"
-    root, where, status = fetch_xml_page(client, endpoint, params, hint=hint)
+    root = read_xml_page(content, where, status, hint=hint)
     if root.tag != f"{{{OAI_NS}}}OAI-PMH":
         raise SourceError(f"{where}: not an OAI-PMH response; check the endpoint")
     error = root.find("oai:error", _OAI)
     if error is not None:
         code = error.get("code", "")
         if code == "noRecordsMatch":  # an empty result, not a failure
-            return None, where
-        message = " ".join((error.text or "").split())
-        raise SourceError(f"{where}: OAI-PMH error {code}: {message}; {_advice(code)}")
+            return None
+        message = " ".join((error.text or "").split())[:300]
+        raise SourceError(f"{where}: OAI-PMH error {code[:40]}: {message}; {_advice(code)}")
     listing = root.find("oai:ListRecords", _OAI)
     if status != 200 or listing is None:
         raise SourceError(f"{where}: answered HTTP {status} without records; check the endpoint")
-    return listing, where
+    return listing
 
 
 def _advice(code: str) -> str:
@@ -297,7 +342,7 @@ def _raw_version(version: Element, ns: Mapping[str, str]) -> Version:
     raw_date = version.findtext("m:date", "", ns).strip()
     try:
         date = email.utils.parsedate_to_datetime(raw_date).date() if raw_date else None
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # Overflow: a time zone like -99999999999
         raise RecordError(
             f"{label} has a date {raw_date[:40]!r} that is not an RFC 2822 date"
         ) from None
