@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.runtime-installed
 DEV := $(VENV)/.dev-installed
 
-.PHONY: demo test lint format bench bench-search bench-web bench-digest bench-recommend clean docs
+.PHONY: demo test fuzz lint format bench bench-search bench-web bench-digest bench-recommend bench-cluster clean docs
 
 $(RUNTIME): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ demo: $(RUNTIME)  ## load the bundled sample and serve it on http://127.0.0.1:80
 
 test: $(DEV)  ## every test: SQLite and PostgreSQL (skipped with a reason if absent)
 	$(BIN)/pytest
+
+fuzz: $(DEV)  ## every source parser against 10,000 generated inputs (`make test` runs 300 of each)
+	PAPERROUTE_FUZZ_EXAMPLES=10000 $(BIN)/pytest tests/ingest/sources/test_*_fuzz.py
 
 lint: $(DEV)
 	$(BIN)/ruff check src tests bench
@@ -54,3 +57,6 @@ bench-digest: $(DEV)  ## bench/digest.py: 10,000 subscribers' digests composed a
 
 bench-recommend: $(DEV)  ## bench/recommend.py: recommendation quality against arxiv-sanity-lite at three cutoffs, and time per reader over 54k papers
 	$(BIN)/python bench/recommend.py
+
+bench-cluster: $(DEV)  ## bench/cluster.py: 2 nodes + 2 workers on the local PostgreSQL, 54k papers, 60 s of load with a web process and two workers killed -9 mid-job; then SQLite with 2 web processes; nothing lost or doubled
+	$(BIN)/python bench/cluster.py

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import multiprocessing
 import os
 import random
 import shutil
@@ -44,6 +43,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from mailsink import SmtpServer
 from rich.console import Console
 from rich.table import Table
 from search_queries import make_queries
@@ -152,58 +152,6 @@ def add_subscribers(engine: Engine, count: int, now: dt.datetime, searches: list
             kinds["with searches"] += bool(prefs.searches)
             kinds["with categories"] += bool(prefs.categories)
     return kinds
-
-
-# --- the SMTP server ----------------------------------------------------------------------
-
-
-def _serve_smtp(port: int, pipe: Any) -> None:
-    """An aiosmtpd server that counts what it accepts, per recipient; reports when asked."""
-    from aiosmtpd.controller import Controller
-
-    received: Counter[str] = Counter()
-    sizes = [0]
-
-    class Handler:
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-            for rcpt in envelope.rcpt_tos:
-                received[rcpt] += 1
-            sizes[0] += len(envelope.content)
-            return "250 OK"
-
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port, data_size_limit=0)
-    controller.start()
-    pipe.send("ready")
-    while (order := pipe.recv()) != "stop":
-        if order == "report":
-            pipe.send((dict(received), sizes[0]))
-        elif order == "reset":
-            received.clear()
-            sizes[0] = 0
-    controller.stop()
-
-
-class SmtpServer:
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self._pipe, child = multiprocessing.Pipe()
-        self._process = multiprocessing.get_context("spawn").Process(
-            target=_serve_smtp, args=(port, child), daemon=True
-        )
-        self._process.start()
-        if self._pipe.recv() != "ready":
-            sys.exit("the SMTP server did not start")
-
-    def report(self) -> tuple[dict[str, int], int]:
-        self._pipe.send("report")
-        return self._pipe.recv()
-
-    def reset(self) -> None:
-        self._pipe.send("reset")
-
-    def stop(self) -> None:
-        self._pipe.send("stop")
-        self._process.join(10)
 
 
 # --- the runs -----------------------------------------------------------------------------
@@ -318,7 +266,7 @@ def run(args: argparse.Namespace, work: Path, console: Console, report: dict[str
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--cache", type=Path, default=CACHE, help="vector cache (read only)")
     parser.add_argument("--limit", type=int, default=0, help="first N papers only (0: all)")

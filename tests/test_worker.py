@@ -17,6 +17,7 @@ from paperroute.worker import (
     due_jobs,
     make_jobs,
     next_run,
+    renew_every,
     run_command,
     run_due,
     run_forever,
@@ -77,6 +78,23 @@ def test_the_schedule_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch
 def test_a_job_is_a_real_paperroute_process() -> None:
     assert run_command(["--help"]) == 0
     assert run_command(["no-such-command"]) != 0
+
+
+def test_the_job_lease_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().job_lease == 120  # two minutes unless set
+    monkeypatch.setenv("PAPERROUTE_JOB_LEASE", "10")
+    assert Settings().job_lease == 10
+    assert renew_every(dt.timedelta(seconds=10)) == 2.5  # several renewals fit in a short lease
+    assert renew_every(dt.timedelta(minutes=2)) == 30
+    monkeypatch.setenv("PAPERROUTE_JOB_LEASE", "0")
+    with pytest.raises(ValidationError, match="greater than 0"):
+        Settings()
+
+
+def test_a_running_job_renews_its_lease_at_the_given_pace() -> None:
+    beats: list[None] = []
+    assert run_command(["--help"], lambda: beats.append(None), every=0.02) == 0
+    assert beats  # starting Python alone takes longer than 20 ms
 
 
 def test_two_workers_share_the_schedule_through_leases(engine: Engine) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from pydantic import PositiveFloat
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from paperroute.worker import DEFAULT_SCHEDULE, ScheduledJob
+from paperroute.worker import DEFAULT_SCHEDULE, LEASE, ScheduledJob
 
 __all__ = ["Settings"]
 
@@ -46,6 +47,10 @@ class Settings(BaseSettings):
     # What `paperroute worker` runs, as JSON: [{"cron": "30 1 * * 1-5",
     # "command": "ingest rss --category cs"}, ...]; times are UTC.
     schedule: list[ScheduledJob] = list(DEFAULT_SCHEDULE)
+    # Seconds a worker holds a scheduled job without renewing its lease (it renews
+    # it while the job runs): a dead worker's job runs elsewhere at the first
+    # firing after this has passed. Keep it well above a pause of the database.
+    job_lease: PositiveFloat = LEASE.total_seconds()
     log_format: Literal["text", "json"] = "text"  # json: one object per line, for collectors
     log_level: str = "INFO"
 

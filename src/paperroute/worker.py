@@ -42,12 +42,18 @@ __all__ = [
     "ScheduledJob",
     "due_jobs",
     "next_run",
+    "renew_every",
     "run_forever",
 ]
 
 log = logging.getLogger("paperroute.worker")
-LEASE = dt.timedelta(minutes=2)
+LEASE = dt.timedelta(minutes=2)  # by default; PAPERROUTE_JOB_LEASE sets it
 RENEW_EVERY = 30.0  # seconds: several renewals fit in a lease, so one slow one does not lose it
+
+
+def renew_every(lease: dt.timedelta) -> float:
+    """Seconds between renewals of a lease: at least four in it, at most RENEW_EVERY apart."""
+    return min(RENEW_EVERY, lease.total_seconds() / 4)
 
 
 class ScheduledJob(BaseModel):
@@ -116,16 +122,18 @@ Heartbeat = Callable[[], None]
 Runner = Callable[[Sequence[str], Heartbeat], int]
 
 
-def run_command(argv: Sequence[str], heartbeat: Heartbeat = lambda: None) -> int:
+def run_command(
+    argv: Sequence[str], heartbeat: Heartbeat = lambda: None, *, every: float = RENEW_EVERY
+) -> int:
     """Run one paperroute command in a child process; its output goes to the worker's.
 
-    `heartbeat` is called every RENEW_EVERY seconds while it runs.
+    `heartbeat` is called every `every` seconds while it runs.
     """
     child = subprocess.Popen([sys.executable, "-m", "paperroute", *argv])
     try:
         while True:
             try:
-                return child.wait(timeout=RENEW_EVERY)
+                return child.wait(timeout=every)
             except subprocess.TimeoutExpired:
                 heartbeat()
     finally:

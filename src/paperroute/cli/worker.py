@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import typer
 from rich.table import Table
 
 from paperroute.cli.console import console, open_store, settings
 from paperroute.logs import configure_logging
-from paperroute.worker import LeaseClaim, make_jobs, next_run, run_forever
+from paperroute.worker import (
+    LeaseClaim,
+    make_jobs,
+    next_run,
+    renew_every,
+    run_command,
+    run_forever,
+)
 
 __all__ = ["worker"]
 
@@ -39,10 +48,12 @@ def worker(
     if list_only or not jobs:
         return
     with open_store(current) as engine:  # refuses an old schema before any job runs
-        claim = LeaseClaim(engine)
+        lease = dt.timedelta(seconds=current.job_lease)
+        claim = LeaseClaim(engine, ttl=lease)
         console.print(f"Worker {claim.holder} running; Ctrl-C stops it.")
         configure_logging(current.log_format, current.log_level)  # each run is logged
         try:
-            run_forever(jobs, report=lambda _: None, claim=claim)
+            runner = partial(run_command, every=renew_every(lease))
+            run_forever(jobs, report=lambda _: None, runner=runner, claim=claim)
         except KeyboardInterrupt:
             console.print("Worker stopped.")
