@@ -1,17 +1,28 @@
-"""Deliver queued digests: outbox rows over one reused SMTP connection, each marked sent at once.
+"""Deliver queued digests: outbox rows over one reused SMTP connection, each sent exactly once.
 
-A digest is sent exactly once except in one window that no sender can close:
-the server accepted the message, and the process died (or the database could
-not be written) before the row was marked sent. The row's claim then expires
-after the lease and the next run sends the very same bytes again, with the
-same Message-ID, so a receiving system that deduplicates by Message-ID shows
-it once. The window is kept to a single commit: the row is marked sent in its
-own transaction the moment the server's reply arrives, before anything else.
+SMTP leaves a window in which a sender that dies cannot know whether a
+message went through: after the final "." of its data, until it has recorded
+the server's reply. A server takes the message on the "." (RFC 5321 4.1.1.4:
+one that cannot answer keeps it anyway), so a row marked sent only after the
+reply is sent twice if the sender dies in between, and that window is the
+length of a commit. Instead the whole message goes to the server except the
+final ".", the row is marked sent and committed, and only then is the "."
+written. A sender killed before that commit leaves an unfinished message,
+which the server throws away when the connection drops, and a row still
+claimed, which the next run sends once. A sender killed after it has handed
+the message over. A refusal or a lost connection after the "." puts the row
+back to be retried, as before. What is left is the instant between the
+commit's return and the write of "." (a digest lost, not doubled), and a
+connection that breaks after the "." before the reply: the server may have
+the message, and the retry sends it again with the same Message-ID, so a
+receiver that deduplicates by Message-ID shows it once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import re
 import smtplib
 import ssl
 import time
@@ -79,8 +90,13 @@ class SmtpSetupError(Exception):
     """The SMTP settings are wrong (login refused, no STARTTLS, sender refused); fix, then rerun."""
 
 
+Handover = Callable[[], None]  # records a message as sent: called before its final "."
+
+
 class Transport(Protocol):
-    def deliver(self, sender: str, recipient: str, message: bytes) -> None: ...
+    def deliver(
+        self, sender: str, recipient: str, message: bytes, handover: Handover = ...
+    ) -> None: ...
 
     def close(self) -> None: ...
 
@@ -125,16 +141,22 @@ class SmtpTransport:
                    user=settings.smtp_user, password=settings.smtp_password,
                    timeout=settings.smtp_timeout)  # fmt: skip
 
-    def deliver(self, sender: str, recipient: str, message: bytes) -> None:
-        """Hand one message to the server; returns only once the server accepted it."""
+    def deliver(
+        self, sender: str, recipient: str, message: bytes, handover: Handover = lambda: None
+    ) -> None:
+        """Hand one message to the server; returns only once the server accepted it.
+
+        `handover` runs when the server has all of the message but its final ".";
+        if it raises, the connection is dropped, so the server discards the message.
+        """
         reused = self._smtp is not None
         try:
-            self._send(sender, recipient, message)
+            self._send(sender, recipient, message, handover)
         except ConnectionLost as exc:
             if not (reused and exc.closed_by_server):
                 raise
             # Servers close idle connections: a reused one gets one more try on a new one.
-            self._send(sender, recipient, message)
+            self._send(sender, recipient, message, handover)
 
     def close(self) -> None:
         smtp, self._smtp = self._smtp, None
@@ -149,13 +171,13 @@ class SmtpTransport:
         if smtp is not None:
             smtp.close()
 
-    def _send(self, sender: str, recipient: str, message: bytes) -> None:
+    def _send(self, sender: str, recipient: str, message: bytes, handover: Handover) -> None:
         smtp = self._open()
         options = ["SMTPUTF8"] if not recipient.isascii() else []
         if not message.isascii() and smtp.has_extn("8bitmime"):
             options.append("BODY=8BITMIME")
         try:
-            smtp.sendmail(sender, [recipient], message, mail_options=options)
+            _transaction(smtp, sender, recipient, message, options, handover)
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
             self._check_closing(code, text)
@@ -231,6 +253,51 @@ class SmtpTransport:
             smtp.close()
             raise
         return smtp
+
+
+def _transaction(
+    smtp: smtplib.SMTP,
+    sender: str,
+    recipient: str,
+    message: bytes,
+    options: list[str],
+    handover: Handover,
+) -> None:
+    """MAIL, RCPT and DATA as smtplib's sendmail does them, with `handover` before the final
+    "." (sendmail writes the data and its end in one go)."""
+    smtp.ehlo_or_helo_if_needed()
+    code, text = smtp.mail(sender, options)
+    if code != 250:
+        _reset(smtp, code)
+        raise smtplib.SMTPSenderRefused(code, text, sender)
+    code, text = smtp.rcpt(recipient)
+    if code not in (250, 251):
+        _reset(smtp, code)
+        raise smtplib.SMTPRecipientsRefused({recipient: (code, text)})
+    code, text = smtp.docmd("data")
+    if code != 354:
+        raise smtplib.SMTPDataError(code, text)
+    data = _DOT_AT_LINE_START.sub(b"..", message)  # RFC 5321 4.5.2: a line's leading dot doubled
+    smtp.send(data if data.endswith(b"\r\n") else data + b"\r\n")
+    try:
+        handover()
+    except BaseException:
+        smtp.close()  # the message never ends: the server throws it away
+        raise
+    smtp.send(b".\r\n")
+    code, text = smtp.getreply()
+    if code != 250:
+        raise smtplib.SMTPDataError(code, text)
+
+
+_DOT_AT_LINE_START = re.compile(rb"(?m)^\.")
+
+
+def _reset(smtp: smtplib.SMTP, code: int) -> None:
+    """End a refused transaction so the connection serves the next message (not after 421)."""
+    if code != 421:
+        with contextlib.suppress(smtplib.SMTPServerDisconnected):
+            smtp.rset()
 
 
 def envelope_sender(mail_from: str) -> str:
@@ -325,8 +392,13 @@ class _Run:
 
     def deliver(self, row: OutboxRow, recipient: str, message: bytes) -> bool:
         """Send one digest and record the outcome; False when the run must stop."""
+
+        def handover() -> None:  # the server has all but the final ".": from here it is sent
+            with self.engine.begin() as conn:
+                mark_sent(conn, row.id, self.clock())
+
         try:
-            self.transport.deliver(self.sender, recipient, message)
+            self.transport.deliver(self.sender, recipient, message, handover)
         except PermanentFailure as exc:
             self.fail(row, str(exc))
         except ServerUnreachable as exc:
@@ -343,9 +415,6 @@ class _Run:
             self.retry(row, str(exc), self.clock())
             raise
         else:
-            # The one window: the server has the message and the row still says "sending".
-            with self.engine.begin() as conn:
-                mark_sent(conn, row.id, self.clock())
             self.result.sent += 1
         return True
 

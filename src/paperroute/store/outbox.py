@@ -154,11 +154,17 @@ def mark_sent(conn: Connection, row_id: int, now: dt.datetime) -> None:
 
 
 def mark_retry(conn: Connection, row_id: int, when: dt.datetime, error: str) -> None:
-    """A temporary failure: pending again from `when`."""
+    """A temporary failure: pending again from `when` (also after a refused handover)."""
     conn.execute(
         update(digest_outbox)
         .where(digest_outbox.c.id == row_id)
-        .values(status="pending", next_attempt_at=when, claimed_until=None, error=error[:2000])
+        .values(
+            status="pending",
+            next_attempt_at=when,
+            claimed_until=None,
+            sent_at=None,
+            error=error[:2000],
+        )
     )
 
 
@@ -167,7 +173,7 @@ def mark_failed(conn: Connection, row_id: int, error: str) -> None:
     conn.execute(
         update(digest_outbox)
         .where(digest_outbox.c.id == row_id)
-        .values(status="failed", claimed_until=None, error=error[:2000])
+        .values(status="failed", claimed_until=None, sent_at=None, error=error[:2000])
     )
 
 
