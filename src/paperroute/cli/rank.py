@@ -95,16 +95,16 @@ def recommend(
     corpus: Path = typer.Argument(..., help="Papers as JSON lines (.jsonl or .jsonl.gz)."),
     cutoff: str = typer.Option(..., help="Readers' saved papers are those before this day."),
     readers: int = typer.Option(
-        500,
+        0,
         min=0,
-        help="A seeded sample of this many readers (0: all; arxiv-sanity's SVM "
-        "takes about a second per reader).",
+        help="Only a seeded sample of this many readers, for a quick look (0: every "
+        "reader; arxiv-sanity's SVM takes most of a second per reader).",
     ),
     seed: int = typer.Option(0, help="Which sample of readers."),
     embeddings: bool = typer.Option(
         True,
         help="Give our model the papers' embeddings, as the site does (computed for the "
-        "readers' papers and the candidates: minutes on a laptop; see --cache).",
+        "readers' papers and the candidates: minutes to half an hour on a laptop; see --cache).",
     ),
     cache: Path | None = typer.Option(None, help="Keep computed vectors here for the next run."),
     as_json: bool = typer.Option(False, "--json", help="The figures as one JSON object."),
