@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from sqlalchemy import Connection
@@ -52,18 +53,29 @@ class _Candidates:
     ids: list[int]
     papers: list[Paper]
     corpus: Corpus
+    missing: int  # candidates without a stored vector while others have one
+    loaded_at: float  # time.monotonic() when the vectors were read
 
 
 class CandidateCache:
     """The candidate window's features, rebuilt when the window or its papers change.
 
     `model`: the embedder whose stored vectors the features take in (None: none).
+    A paper can arrive before the index has stored its vector: while some are
+    missing, the vectors are read again every `recheck_vectors` seconds.
     """
+
+    recheck_vectors = 60.0
 
     def __init__(self, model: str | None = None) -> None:
         self.model = model
         self._held: _Candidates | None = None
         self._lock = threading.Lock()
+
+    def _vectors(self, conn: Connection, ids: list[int]) -> tuple[Vectors | None, int]:
+        vectors = load_vector_rows(conn, self.model, ids) if self.model else None
+        missing = 0 if vectors is None else int((~vectors.any(axis=1)).sum())
+        return vectors, missing
 
     def get(self, conn: Connection) -> _Candidates | None:
         newest = paper_store.latest_announced(conn)
@@ -72,13 +84,20 @@ class CandidateCache:
         since = newest - dt.timedelta(days=CANDIDATE_DAYS - 1)
         key = (since, newest, *paper_store.window_stamp(conn, since, newest))
         with self._lock:
-            if self._held is None or self._held.key != key:
+            held, now = self._held, time.monotonic()
+            if held is None or held.key != key:
                 listing = paper_store.list_papers(conn, since=since, until=newest,
                                                   limit=MAX_CANDIDATES)  # fmt: skip
-                vectors = load_vector_rows(conn, self.model, listing.ids) if self.model else None
+                vectors, missing = self._vectors(conn, listing.ids)
                 corpus = Corpus(listing.papers, vectors)
-                self._held = _Candidates(key, listing.ids, listing.papers, corpus)
-            return self._held
+                held = _Candidates(key, listing.ids, listing.papers, corpus, missing, now)
+            elif held.missing and now - held.loaded_at >= self.recheck_vectors:
+                vectors, missing = self._vectors(conn, held.ids)
+                if vectors is not None and missing < held.missing:
+                    held = replace(held, corpus=held.corpus.with_vectors(vectors))
+                held = replace(held, missing=missing, loaded_at=now)
+            self._held = held
+            return held
 
 
 def recommend_for(

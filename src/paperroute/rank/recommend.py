@@ -30,6 +30,7 @@ to (by words and meaning) and which words carry the match.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -144,6 +145,12 @@ class Corpus:
         # An author on few papers says more about a reader than one on many.
         papers_by = np.asarray(authors.sum(axis=0)).ravel()
         self.author_idf = np.log1p(len(papers) / (1.0 + papers_by)).astype(np.float32)
+
+    def with_vectors(self, vectors: Vectors) -> Corpus:
+        """This corpus with other embeddings (the text features are not refitted)."""
+        other = copy.copy(self)
+        other.rows = replace(self.rows, vectors=_checked(vectors, len(self.rows)))
+        return other
 
     def describe(self, papers: Sequence[Paper], vectors: Vectors | None = None) -> Rows:
         """Papers outside the corpus (a reader's older papers, a pasted BibTeX) as rows."""
