@@ -133,7 +133,7 @@ from paperroute.store.schema import (
 from paperroute.store.subscribers import active_subscribers, add_subscriber, confirm_subscriber
 from paperroute.store.subscribers import set_papers_after as start_papers_after
 from paperroute.store.users import add_user, create_api_token
-from search import CACHE, CORPUS, cpu_busy, machine_line
+from search import CACHE, CORPUS, bench_console
 from web import (
     PAPERROUTE,
     fetch,
@@ -1347,14 +1347,7 @@ SIMULATED = (
 
 def main() -> None:
     args = parse_args()
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=max(console.width, 180))
-    busy = cpu_busy()
-    machine = machine_line(busy)
-    console.print(machine)
-    if busy > 0.1:
-        console.print("[yellow]Another process is using the CPU: figures are pessimistic.[/yellow]")
+    console, machine, busy = bench_console(180)
     kinds = {"postgresql": ["PostgreSQL"], "sqlite": ["SQLite"]}.get(args.only or "",
                                                                    ["PostgreSQL", "SQLite"])  # fmt: skip
     report: dict[str, Any] = {"machine": machine, "cpu_busy_before_start": busy,

@@ -60,7 +60,7 @@ from paperroute.store.subscribers import (
 )
 from paperroute.store.users import add_user
 from paperroute.store.votes import vote
-from search import CACHE, CORPUS, cpu_busy, load_papers, machine_line
+from search import CACHE, CORPUS, bench_console, load_papers
 from web import PAPERROUTE, free_port, load_site, site_env
 
 BENCH = Path(__file__).parent
@@ -284,14 +284,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=max(console.width, 150))
-    busy = cpu_busy()
-    machine = machine_line(busy)
-    console.print(machine)
-    if busy > 0.1:
-        console.print("[yellow]Another process is using the CPU: figures are pessimistic.[/yellow]")
+    console, machine, busy = bench_console(150)
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench-digest-"))
     if args.workdir and work.exists():
         shutil.rmtree(work)

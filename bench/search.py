@@ -993,16 +993,23 @@ def machine_line(busy: float) -> str:
             f"CPU {busy:.0%} busy before the start")  # fmt: skip
 
 
-def main() -> None:
-    args = parse_args()
+def bench_console(width: int) -> tuple[Console, str, float]:
+    """A console wide enough for the tables when piped, with the machine line printed
+    (and a warning when the CPU was busy): (console, machine line, busy share)."""
     console = Console()
     if not console.is_terminal:  # piped to a file: wide enough for the tables
-        console = Console(width=max(console.width, 130))
+        console = Console(width=max(console.width, width))
     busy = cpu_busy()
     machine = machine_line(busy)
     console.print(machine)
     if busy > 0.1:
         console.print("[yellow]Another process is using the CPU: figures are pessimistic.[/yellow]")
+    return console, machine, busy
+
+
+def main() -> None:
+    args = parse_args()
+    console, machine, busy = bench_console(130)
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench-search-"))
     work.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {"machine": machine, "settings": {

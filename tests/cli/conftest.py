@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from paperroute.cli import app
 from paperroute.cli.main import describe_error
+from paperroute.store.db import make_engine, upgrade_schema
 
 Invoke = Callable[..., "InvokeResult"]
 
@@ -61,3 +62,14 @@ def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
         text=True,
         timeout=60,
     )
+
+
+@pytest.fixture
+def sqlite_db_url(tmp_path: Path) -> Iterator[str]:
+    """A fresh SQLite database at the current schema, for modules that test commands
+    rather than stores (they take it as their `db_url`)."""
+    url = f"sqlite:///{tmp_path / 'paperroute.db'}"
+    engine = make_engine(url)
+    upgrade_schema(engine)
+    engine.dispose()
+    yield url

@@ -8,13 +8,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from paperroute.index.sync import index_in_use, last_sync
-from paperroute.store.db import make_engine, upgrade_schema
 from tests.cli.conftest import Invoke
 
 SLICE = Path(__file__).parents[1] / "fixtures" / "papers-slice.jsonl"
@@ -23,13 +21,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> Iterator[str]:
+def db_url(sqlite_db_url: str) -> str:
     """SQLite, the one-machine shape; the follower itself is tested on both stores."""
-    url = f"sqlite:///{tmp_path / 'paperroute.db'}"
-    engine = make_engine(url)
-    upgrade_schema(engine)
-    engine.dispose()
-    yield url
+    return sqlite_db_url
 
 
 def test_follow_takes_in_new_papers_and_stops_on_ctrl_c(

@@ -7,13 +7,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
 
-from paperroute.store.db import make_engine, upgrade_schema
 from tests.cli.conftest import Invoke, run_cli
 
 # 40 papers: enough to rank, few enough to embed in seconds.
@@ -21,13 +19,9 @@ SLICE = Path(__file__).parents[1] / "fixtures" / "papers-tiny.jsonl"
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> Iterator[str]:
+def db_url(sqlite_db_url: str) -> str:
     """SQLite only here: these tests are about the commands; the store is tested on both."""
-    url = f"sqlite:///{tmp_path / 'paperroute.db'}"
-    engine = make_engine(url)
-    upgrade_schema(engine)
-    engine.dispose()
-    yield url
+    return sqlite_db_url
 
 
 def test_sync_check_search(invoke: Invoke) -> None:
