@@ -204,6 +204,12 @@ login_tokens = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("used_at", DateTime(timezone=True)),
     Column("next_path", Text),
+    # The browser that asked (a hash of its sign-in cookie): the link works only
+    # there, and the short code from the mail finishes sign-in there from another
+    # device. A few wrong codes revoke the link.
+    Column("browser_hash", String(64), index=True),
+    Column("code_hash", String(64)),
+    Column("failed_codes", Integer, nullable=False, server_default="0"),
 )
 
 sessions = Table(
