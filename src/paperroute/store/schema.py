@@ -232,6 +232,9 @@ api_tokens = Table(
     ),
     Column("name", String(100), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True)),  # None: never
+    Column("last_used_at", DateTime(timezone=True)),  # to the minute: no write per request
+    Column("revoked_at", DateTime(timezone=True)),  # kept, so its 401 can say it was revoked
 )
 
 votes = Table(
