@@ -9,6 +9,7 @@ import unicodedata
 from collections.abc import Iterable
 
 from paperroute.domain import Paper, Version
+from paperroute.ingest.markup import strip_tags
 
 __all__ = [
     "MAX_ABSTRACT",
@@ -63,7 +64,6 @@ def parse_arxiv_id(text: str) -> tuple[str, int | None] | None:
     return arxiv_id, version
 
 
-_TAG_RE = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?/?>")
 # Control and invisible format characters (zero-width spaces, BOMs, bidi marks).
 _CONTROL_RE = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]"
@@ -96,12 +96,12 @@ def clean_text(text: str, *, latex: bool = True) -> str:
     """
     if "&" in text:
         text = html.unescape(text)
-    if "<" in text:
-        text = _TAG_RE.sub("", text)
     if latex and "\\" in text:
         text = _ACCENT_RE.sub(_replace_accent, text)
         text = _TEXT_CMD_RE.sub(r"\1", text)
         text = _LETTER_RE.sub(lambda m: _LETTERS[m[0]], text)
+    if "<" in text:  # last of the rewrites: `\emph{<}script>` must not become a tag afterwards
+        text = strip_tags(_CONTROL_RE.sub("", " ".join(text.split())))
     text = " ".join(text.split())
     if not text.isprintable():  # rare: control or invisible format characters
         text = " ".join(_CONTROL_RE.sub("", text).split())
