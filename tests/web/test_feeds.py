@@ -76,7 +76,7 @@ def seed(engine: Engine) -> None:
 
 def make_client(db_url: str, home: Path, **settings: object) -> TestClient:
     app = create_app(
-        Settings(home=home, database_url=db_url, **settings),  # type: ignore[arg-type]
+        Settings(home=home, database_url=db_url, **({"trusted_hosts": ["testserver"]} | settings)),  # type: ignore[arg-type]
         clock=lambda: NOW,
         embedder=WordHashEmbedder(),
     )
@@ -184,7 +184,10 @@ def test_text_is_escaped_by_the_feed_not_passed_through(client: TestClient) -> N
     for url in ("/feeds/daily.rss", "/feeds/daily.atom"):
         body = client.get(url).content
         assert b"<script>" not in body and b"<b>Bold" not in body
-        assert b"&lt;/b&gt; claims &amp; counterclaims" in body
+    assert b"&lt;/b&gt; claims &amp; counterclaims" in client.get("/feeds/daily.atom").content
+    assert b"&amp;lt;/b&amp;gt; claims &amp;amp; counterclaims" in (
+        client.get("/feeds/daily.rss").content
+    )
     # Atom says the summary is text: read back, it is the abstract itself
     # (less a control character XML cannot carry).
     entry = next(atom(client.get("/feeds/daily.atom")).iter(f"{A}entry"))
@@ -192,11 +195,11 @@ def test_text_is_escaped_by_the_feed_not_passed_through(client: TestClient) -> N
     summary = entry.find(f"{A}summary")
     assert summary is not None and summary.get("type") in (None, "text")
     assert summary.text == EVIL_ABSTRACT
-    # An RSS description is HTML to readers: escaped once more, it still shows as text.
+    # An RSS title or description is HTML to readers: escaped once more, it shows as text.
     body = client.get("/feeds/daily.rss").content
     assert b"&amp;lt;script&amp;gt;alert(1)&amp;lt;/script&amp;gt;" in body
     item = next(rss(client.get("/feeds/daily.rss")).iter("item"))
-    assert item.findtext("title") == EVIL_TITLE
+    assert item.findtext("title") == html.escape(EVIL_TITLE, quote=False)
     assert item.findtext("description") == html.escape(EVIL_ABSTRACT, quote=False)
 
 

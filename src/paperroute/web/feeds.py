@@ -71,6 +71,11 @@ def _text(value: str) -> str:
     return _NOT_XML.sub("", value)
 
 
+def _as_html(value: str) -> str:
+    """Plain text where RSS readers expect HTML: a collection named `<img ...>` stays text."""
+    return html.escape(value, quote=False)
+
+
 def _midnight(day: dt.date | None) -> dt.datetime | None:
     return dt.datetime.combine(day, dt.time(), dt.UTC) if day else None
 
@@ -85,15 +90,16 @@ class _Entry(FeedEntry):
 
     feedgen 1.0.0 writes only the href of an entry's links in Atom, which would
     make the PDF and arXiv links look like alternates of the paper page. And an
-    RSS description is HTML to every reader, so the plain-text abstract is
-    escaped once more there: `a < b` reads as itself, `<script>` as text.
+    RSS title or description is HTML to readers, so the plain text is escaped
+    once more there: `a < b` reads as itself, `<script>` as text.
     """
 
     def rss_entry(self, extensions: bool = True) -> Any:
         element = super().rss_entry(extensions)
-        description = element.find("description")
-        if description is not None and description.text:
-            description.text = html.escape(description.text, quote=False)
+        for name in ("title", "description"):
+            node = element.find(name)
+            if node is not None and node.text:
+                node.text = _as_html(node.text)
         return element
 
     def atom_entry(self, extensions: bool = True) -> Any:
@@ -148,8 +154,10 @@ def render_feed(
     fg = FeedGenerator()
     fg.load_extension("dc", atom=False, rss=True)
     fg.id(self_url)
-    fg.title(_text(spec.title))
-    fg.subtitle(_text(spec.description))
+    # Atom says its titles are text; RSS readers take them, like descriptions, for HTML.
+    shown = _as_html if fmt == "rss" else str
+    fg.title(shown(_text(spec.title)))
+    fg.subtitle(shown(_text(spec.description)))
     fg.link(href=self_url, rel="self", type=MEDIA_TYPES[fmt].partition(";")[0])
     # RSS takes the last link as the channel's: the page this feed mirrors.
     fg.link(href=f"{root}{spec.page}", rel="alternate", type="text/html")
