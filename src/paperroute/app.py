@@ -17,6 +17,7 @@ from paperroute.rank.for_you import CandidateCache
 from paperroute.search.live import LiveSearch
 from paperroute.store.db import check_schema, make_engine
 from paperroute.web import errors
+from paperroute.web.hosts import TrustedHosts, allowed_hosts
 from paperroute.web.metrics import RequestTimer, observe_search
 from paperroute.web.page_cache import PageCache
 from paperroute.web.routes import install_routes
@@ -74,6 +75,7 @@ def create_app(
     errors.install(app)
     install_routes(app)
     app.add_middleware(SecurityHeaders, secure_cookies=settings.secure_cookies)
+    app.add_middleware(TrustedHosts, hosts=allowed_hosts(settings))
     app.add_middleware(RequestTimer)  # outermost: its time includes every other middleware
     return app
 

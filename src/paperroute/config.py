@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import PositiveFloat
+from pydantic import PositiveFloat, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from paperroute.worker import DEFAULT_SCHEDULE, LEASE, ScheduledJob
 
-__all__ = ["Settings"]
+__all__ = ["Settings", "is_loopback"]
+
+
+def is_loopback(host: str | None) -> bool:
+    """A name or address that only reaches this machine."""
+    if not host:
+        return False
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class Settings(BaseSettings):
@@ -25,9 +40,15 @@ class Settings(BaseSettings):
     embedder: str = "minilm"  # or st:/path/to/model, model2vec:/path/to/model
     request_delay: float = 3.0
     request_timeout: float = 30.0
-    # The site's public address, for links in emails; by default the address
-    # the request came in on.
+    # The site's public address, e.g. https://papers.example.org: every link in
+    # mail (sign-in, digests) starts with it, never with a request's Host. Without
+    # it only `paperroute serve` on a loopback address mails links (to itself).
     base_url: str | None = None
+    # Host names the site answers to besides base_url's and loopback's, as JSON:
+    # ["papers.internal", "10.0.0.5"]. A request for any other Host gets a 400.
+    trusted_hosts: list[str] = []
+    # Set by `paperroute serve` for its workers: the address it listens on.
+    listen_url: str | None = None
     secure_cookies: bool = False  # set when served over HTTPS
     # Outgoing mail (sign-in links, digests). Without a host, mails are written
     # to the server log instead: enough for one person on a laptop.
@@ -53,6 +74,28 @@ class Settings(BaseSettings):
     job_lease: PositiveFloat = LEASE.total_seconds()
     log_format: Literal["text", "json"] = "text"  # json: one object per line, for collectors
     log_level: str = "INFO"
+
+    @field_validator("base_url")
+    @classmethod
+    def _site_address(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                f"PAPERROUTE_BASE_URL={value!r} is not a web address: write the site's public "
+                "address, e.g. https://papers.example.org"
+            )
+        return value.rstrip("/")
+
+    @property
+    def mail_base_url(self) -> str | None:
+        """Where links in mail point: base_url, else a loopback `serve`, else nowhere."""
+        if self.base_url:
+            return self.base_url
+        if self.listen_url and is_loopback(urlsplit(self.listen_url).hostname):
+            return self.listen_url.rstrip("/")
+        return None
 
     @property
     def index_root(self) -> Path:

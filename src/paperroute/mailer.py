@@ -6,27 +6,52 @@ import logging
 import re
 import smtplib
 import ssl
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Protocol
 
 from paperroute.config import Settings
 
-__all__ = ["LogMailer", "Mailer", "SmtpMailer", "make_mailer", "plain_message", "valid_email"]
+__all__ = [
+    "LogMailer",
+    "Mailer",
+    "SmtpMailer",
+    "limit_key",
+    "make_mailer",
+    "plain_message",
+    "valid_email",
+]
 
 log = logging.getLogger("paperroute.mail")
 
+# A plain address: a dot-atom local part (RFC 5322 atext, or letters beyond ASCII) at a
+# host name. No quoted strings, comments, display names or control characters.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\uffff-]+"
 _EMAIL = re.compile(
-    r"^[^@\s<>()\[\],;:\"\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+    rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
 )
 
 
 def valid_email(text: str) -> str | None:
-    """The address, trimmed and lower-cased, or None when it cannot be an address."""
+    """The address, trimmed and lower-cased, or None when it cannot be a plain address.
+
+    RFC 2047 encoded words (`=?utf-8?q?...?=`) are refused: mail libraries decode
+    them in a To: header, so one "address" could reach another inbox, or several.
+    """
     email = text.strip().lower()
-    if len(email) > 254 or not _EMAIL.fullmatch(email):
+    local = email.rpartition("@")[0]
+    if len(email) > 254 or len(local) > 64 or "=?" in email or not _EMAIL.fullmatch(email):
+        return None
+    if any(ch.isspace() or not ch.isprintable() for ch in email):
         return None
     return email
+
+
+def limit_key(address: str) -> str:
+    """The inbox an address reaches, for rate limits: `Ann+x@ex.org` counts as `ann@ex.org`."""
+    local, _, domain = address.lower().rpartition("@")
+    return f"{local.split('+', 1)[0] or local}@{domain}"
 
 
 class Mailer(Protocol):
@@ -37,7 +62,9 @@ def plain_message(sender: str, to: str, subject: str, body: str) -> EmailMessage
     """A text mail with the headers every mail needs; newlines in headers are refused."""
     message = EmailMessage()
     message["From"] = sender
-    message["To"] = to  # the email package rejects CR/LF in header values
+    # An Address object, not a string the email package would parse (and decode) again.
+    local, _, domain = to.rpartition("@")
+    message["To"] = Address(username=local, domain=domain)
     message["Subject"] = subject
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or None)

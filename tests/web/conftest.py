@@ -108,7 +108,7 @@ def site(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[Site]:
     with engine.begin() as conn:
         upsert_papers(conn, seed_papers(), NOW - dt.timedelta(days=1))
     mailbox, clock = Mailbox(), Clock()
-    settings = Settings(home=tmp_path, database_url=db_url)
+    settings = Settings(home=tmp_path, database_url=db_url, base_url="http://testserver")
     app = create_app(settings, clock=clock, mailer=mailbox)
     with TestClient(app, base_url="http://testserver") as client:
         yield Site(client, mailbox, clock, engine)

@@ -59,7 +59,10 @@ def build_app(engine: Engine, db_url: str, home: Path, *, index: bool = True) ->
     settings = Settings(home=home, database_url=db_url)
     if index:
         rebuild_index(engine, settings.index_root, WordHashEmbedder())
-    return TestClient(create_app(settings, clock=lambda: NOW, embedder=WordHashEmbedder()))
+    return TestClient(
+        create_app(settings, clock=lambda: NOW, embedder=WordHashEmbedder()),
+        base_url="http://127.0.0.1",
+    )
 
 
 @pytest.fixture

@@ -76,7 +76,9 @@ def client(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[TestClient]:
         for email in ("a@example.org", "b@example.org"):
             user = user_store.add_user(conn, email, NOW)
             vote_store.vote(conn, user.id, ids["2603.00003"], NOW)
-    with TestClient(build_app(engine, db_url, tmp_path)) as test_client:
+    with TestClient(
+        build_app(engine, db_url, tmp_path), base_url="http://127.0.0.1"
+    ) as test_client:
         yield test_client
 
 
@@ -144,7 +146,9 @@ BAD_PARAMETERS = [
 
 
 def test_bad_parameters_get_a_json_error(engine: Engine, db_url: str, tmp_path: Path) -> None:
-    with TestClient(build_app(engine, db_url, tmp_path, index=False)) as client:
+    with TestClient(
+        build_app(engine, db_url, tmp_path, index=False), base_url="http://127.0.0.1"
+    ) as client:
         for params, status, message in BAD_PARAMETERS:
             response = client.get("/api/daily_papers", params=params)
             assert response.status_code == status, params
@@ -178,7 +182,9 @@ def test_search_without_an_index_says_how_to_build_it(
     engine: Engine, db_url: str, tmp_path: Path
 ) -> None:
     seed(engine, PAPERS)
-    with TestClient(build_app(engine, db_url, tmp_path, index=False)) as client:
+    with TestClient(
+        build_app(engine, db_url, tmp_path, index=False), base_url="http://127.0.0.1"
+    ) as client:
         response = client.get("/api/papers/search", params={"q": "diffusion"})
     assert response.status_code == 503
     assert "paperroute index rebuild" in response.json()["error"]
@@ -195,7 +201,7 @@ def test_a_page_of_papers_costs_the_same_queries_as_a_few(
     def count(*args: Any) -> None:
         statements.append(str(args[2]))
 
-    with TestClient(app) as client:
+    with TestClient(app, base_url="http://127.0.0.1") as client:
         event.listen(app.state.engine, "before_cursor_execute", count)
         costs: dict[tuple[str, int], int] = {}
         for sort in ("publishedAt", "trending"):

@@ -135,7 +135,7 @@ def hypothesis_home(tmp_path: Path) -> Iterator[None]:
 def test_every_operation_answers_as_its_schema_says(
     engine: Engine, db_url: str, tmp_path: Path
 ) -> None:
-    settings = Settings(home=tmp_path, database_url=db_url)
+    settings = Settings(home=tmp_path, database_url=db_url, trusted_hosts=["testserver"])
     token = seed_site(engine)
     rebuild_index(engine, settings.index_root, WordHashEmbedder())
     app = create_app(settings, clock=lambda: NOW, embedder=WordHashEmbedder())

@@ -46,7 +46,9 @@ def client(engine: Engine, db_url: str) -> Iterator[TestClient]:
     ]
     with engine.begin() as conn:
         upsert_papers(conn, batch, NOW)
-    with TestClient(create_app(Settings(database_url=db_url))) as test_client:
+    with TestClient(
+        create_app(Settings(database_url=db_url)), base_url="http://127.0.0.1"
+    ) as test_client:
         yield test_client
 
 

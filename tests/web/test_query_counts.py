@@ -58,7 +58,9 @@ def test_list_pages_cost_the_same_for_3_or_40_papers(
     engine: Engine, db_url: str, tmp_path: Path, url: str
 ) -> None:
     _add_papers(engine, 1, 3)
-    with TestClient(create_app(Settings(home=tmp_path, database_url=db_url))) as client:
+    with TestClient(
+        create_app(Settings(home=tmp_path, database_url=db_url)), base_url="http://127.0.0.1"
+    ) as client:
         few = _queries(client, url)
         _add_papers(engine, 100, 37)
         many = _queries(client, url)

@@ -29,7 +29,9 @@ def client(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[TestClient]:
         upsert_papers(conn, batch, NOW)
     settings = Settings(home=tmp_path, database_url=db_url)
     rebuild_index(engine, settings.index_root, WordHashEmbedder())
-    with TestClient(create_app(settings, embedder=WordHashEmbedder())) as test_client:
+    with TestClient(
+        create_app(settings, embedder=WordHashEmbedder()), base_url="http://127.0.0.1"
+    ) as test_client:
         yield test_client
 
 
@@ -85,7 +87,9 @@ def test_similar_papers_on_the_paper_page(client: TestClient) -> None:
 def test_search_page_without_an_index_says_how_to_build_it(
     engine: Engine, db_url: str, tmp_path: Path
 ) -> None:
-    with TestClient(create_app(Settings(home=tmp_path, database_url=db_url))) as client:
+    with TestClient(
+        create_app(Settings(home=tmp_path, database_url=db_url)), base_url="http://127.0.0.1"
+    ) as client:
         page = client.get("/search", params={"q": "anything"})
     assert page.status_code == 503 and "paperroute index rebuild" in page.text
 

@@ -88,11 +88,16 @@ def _smtp(current: Settings) -> list[Finding]:
                                 "PAPERROUTE_SMTP_SECURITY to tls or none")]  # fmt: skip
     except (OSError, smtplib.SMTPException) as exc:
         return [Finding("mail", "fail", f"cannot reach the SMTP server {where}: {exc}")]
-    findings = [Finding("mail", "ok", f"{where} answers ({current.smtp_security})")]
-    if not current.base_url:
-        findings.append(Finding("site address", "warn", "no PAPERROUTE_BASE_URL: mails link to "
-                                "the address each request came in on, and digests cannot be made"))  # fmt: skip
-    return findings
+    return [Finding("mail", "ok", f"{where} answers ({current.smtp_security})")]
+
+
+def _site_address(current: Settings) -> list[Finding]:
+    if current.base_url:
+        return [Finding("site address", "ok", f"links in mail start with {current.base_url}")]
+    # Links never come from a request's Host header, so without this no mail can link anywhere.
+    return [Finding("site address", "fail", "no PAPERROUTE_BASE_URL: no sign-in or digest mail "
+                    "can carry a link (only `paperroute serve` on 127.0.0.1 links to itself); "
+                    "set it to the site's public address, e.g. https://papers.example.org")]  # fmt: skip
 
 
 def _disk(current: Settings) -> list[Finding]:
@@ -102,7 +107,13 @@ def _disk(current: Settings) -> list[Finding]:
     return [Finding("disk", status, f"{free / (1 << 30):.1f} GB free for {current.home}")]
 
 
-CHECKS: tuple[Callable[[Settings], list[Finding]], ...] = (_database, _index, _smtp, _disk)
+CHECKS: tuple[Callable[[Settings], list[Finding]], ...] = (
+    _database,
+    _index,
+    _smtp,
+    _site_address,
+    _disk,
+)
 
 
 def doctor() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from importlib import resources
 from pathlib import Path
@@ -101,7 +102,11 @@ def serve(
         pass
     from paperroute.web.serve import APP, PortInUse, serve_workers
 
-    console.print(f"Serving on http://{host}:{port}")
+    address = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    # The workers read their settings from the environment: this tells them where
+    # they listen, which on a loopback address is where links in mail may point.
+    os.environ["PAPERROUTE_LISTEN_URL"] = address
+    console.print(f"Serving on {address}")
     if workers > 1:
         try:
             serve_workers(host, port, workers)

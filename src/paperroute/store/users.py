@@ -1,4 +1,4 @@
-"""Accounts: users, magic sign-in links, sessions, API tokens, the site's signing secret."""
+"""Accounts: users, sessions, API tokens, the site's signing secret (sign-in links: sign_ins)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from paperroute.store.inserts import insert_or_ignore
 from paperroute.store.schema import (
     api_tokens,
     as_utc,
-    login_tokens,
     sessions,
     site_secrets,
     users,
@@ -25,7 +24,6 @@ __all__ = [
     "add_user",
     "count_users",
     "create_api_token",
-    "create_login_token",
     "create_session",
     "delete_session",
     "get_user",
@@ -33,7 +31,6 @@ __all__ = [
     "hash_token",
     "list_users",
     "mark_visit",
-    "redeem_login_token",
     "signing_secret",
     "user_for_api_token",
     "user_for_session",
@@ -111,44 +108,6 @@ def mark_visit(conn: Connection, user: User, now: dt.datetime, *, gap: dt.timede
     refreshed = get_user(conn, user.id)
     assert refreshed is not None
     return refreshed
-
-
-def create_login_token(
-    conn: Connection, email: str, now: dt.datetime, *, ttl: dt.timedelta, next_path: str | None
-) -> str:
-    """A single-use sign-in token for `email`; only its hash is kept."""
-    token = secrets.token_urlsafe(32)
-    conn.execute(
-        insert(login_tokens).values(
-            token_hash=hash_token(token), email=email.lower(), created_at=now,
-            expires_at=now + ttl, next_path=next_path,
-        )
-    )  # fmt: skip
-    conn.execute(delete(login_tokens).where(login_tokens.c.expires_at < now - dt.timedelta(days=1)))
-    return token
-
-
-def redeem_login_token(conn: Connection, token: str, now: dt.datetime) -> tuple[str, str | None]:
-    """(email, next path) for a valid token, which is used up; KeyError if invalid or spent."""
-    digest = hash_token(token)
-    # One UPDATE decides: of two clicks at once, only one finds the token unused.
-    spent = conn.execute(
-        update(login_tokens)
-        .where(
-            login_tokens.c.token_hash == digest,
-            login_tokens.c.used_at.is_(None),
-            login_tokens.c.expires_at > now,
-        )
-        .values(used_at=now)
-    )
-    if spent.rowcount != 1:
-        raise KeyError("sign-in link is invalid, used or expired")
-    row = conn.execute(
-        select(login_tokens.c.email, login_tokens.c.next_path).where(
-            login_tokens.c.token_hash == digest
-        )
-    ).one()
-    return row.email, row.next_path
 
 
 def create_session(conn: Connection, user_id: int, now: dt.datetime, ttl: dt.timedelta) -> str:

@@ -197,7 +197,8 @@ def _csrf_checked(
     x_csrf_token: Annotated[str | None, Header()] = None,
 ) -> None:
     token = csrf or x_csrf_token
-    if not valid_csrf(site_secret(request, conn), request.cookies.get(CSRF_COOKIE), token):
+    session = request.cookies.get(SESSION_COOKIE)
+    if not valid_csrf(site_secret(request, conn), request.cookies.get(CSRF_COOKIE), token, session):
         raise HTTPException(
             403, "this form has expired or did not come from this site: reload the page and retry"
         )
@@ -255,6 +256,8 @@ def render(
     cookie = csrf_cookie(request)
     token = ""
     if cookie and not (public and user is None):
-        token = csrf_token_for(site_secret(request, conn), cookie)
+        token = csrf_token_for(
+            site_secret(request, conn), cookie, request.cookies.get(SESSION_COOKIE)
+        )
     base = {"user": user, "csrf_token": token}
     return templates.TemplateResponse(request, name, base | context, status_code=status)

@@ -36,24 +36,23 @@ from paperroute.digest.links import (
 )
 from paperroute.digest.recommend import digest_recommender
 from paperroute.digest.render import DigestLinks, digest_text, subject_for
-from paperroute.mailer import plain_message, valid_email
+from paperroute.mailer import limit_key, valid_email
 from paperroute.search.query import parse_query
 from paperroute.store import subscribers as subscriber_store
 from paperroute.store.digest_papers import dismissed_since, papers_stored_between
 from paperroute.store.subscribers import Preferences, Subscriber
 from paperroute.store.users import User
-from paperroute.web.auth import base_url
+from paperroute.web.auth import send_mail
 from paperroute.web.deps import (
     Conn,
     CsrfChecked,
     Now,
     SignedIn,
     check_rate,
-    mailer_of,
     render,
-    settings_of,
     site_secret,
 )
+from paperroute.web.hosts import mail_links_base
 
 __all__ = ["DigestStatus", "PreferencesForm", "digest_status", "read_preferences", "router"]
 
@@ -218,15 +217,6 @@ def _manage_path(
     return link_path("manage", make_token(secret, "manage", subscriber.id, subscriber.email, now))
 
 
-def _send(request: Request, to: str, subject: str, body: str) -> None:
-    try:
-        mailer_of(request).send(plain_message(settings_of(request).mail_from, to, subject, body))
-    except OSError:  # smtplib's errors included: the mail server refused or is down
-        raise HTTPException(
-            503, "We could not send the mail just now. Please try again in a few minutes."
-        ) from None
-
-
 def _confirmation_mail(link: str) -> tuple[str, str]:
     days = CONFIRM_TTL.days
     return "Confirm your paperroute digest", (
@@ -264,8 +254,8 @@ def subscribe(
         return render(request, conn, "digest_subscribe.html", context, status=400)
     ip = request.client.host if request.client else "unknown"
     check_rate(conn, now, [(f"digest:ip:{ip}", PER_IP)], IP_WINDOW)
-    check_rate(conn, now, [(f"digest:email:{address}", PER_ADDRESS)], ADDRESS_WINDOW)
-    secret, site = site_secret(request, conn), base_url(request)
+    check_rate(conn, now, [(f"digest:email:{limit_key(address)}", PER_ADDRESS)], ADDRESS_WINDOW)
+    secret, site = site_secret(request, conn), mail_links_base(request)
     existing = subscriber_store.get_subscriber_by_email(conn, address)
     if existing is not None and existing.active:
         # The page must not tell a stranger whether an address is subscribed, so it
@@ -274,12 +264,12 @@ def subscribe(
         # whoever typed the address, it is rate limited like any other, and it is
         # how a reader who lost every digest finds the manage page again.
         unsubscribe_url, manage_url = subscriber_links(secret, site, existing.id, address, now)
-        _send(request, address, *_reminder_mail(manage_url, unsubscribe_url))
+        send_mail(request, address, *_reminder_mail(manage_url, unsubscribe_url))
     else:
         subscriber = subscriber_store.add_subscriber(conn, address, now)
         conn.commit()
         link = confirm_url(secret, site, subscriber.id, address, now)
-        _send(request, address, *_confirmation_mail(link))
+        send_mail(request, address, *_confirmation_mail(link))
     return render(request, conn, "digest_sent.html", {"email": address})
 
 
@@ -419,7 +409,7 @@ def preview(request: Request, conn: Conn, user: SignedIn, now: Now) -> Response:
     digest = _next_digest(conn, subscriber, now, request.app.state.candidates.model)
     if digest is not None:
         period = period_key(subscriber.preferences, now)
-        site = base_url(request)
+        site = mail_links_base(request)
         unsubscribe_url, manage_url = subscriber_links(
             site_secret(request, conn), site, subscriber.id, subscriber.email, now
         )

@@ -58,15 +58,19 @@ def unsign(secret: str, signed: str | None) -> str | None:
     return value if hmac.compare_digest(mac, _mac(secret, "cookie", value)) else None
 
 
-def csrf_token_for(secret: str, cookie: str) -> str:
-    """The token a form must send back: bound to the visitor's CSRF cookie by the site's key."""
-    return _mac(secret, "csrf", cookie)
+def csrf_token_for(secret: str, cookie: str, session: str | None = None) -> str:
+    """The token a form must send back: bound by the site's key to the visitor's CSRF cookie
+    and, once signed in, to their session cookie (which scripts and other sites cannot set),
+    so a planted CSRF cookie is not enough to forge a signed-in reader's form."""
+    return _mac(secret, "csrf", f"{cookie}\n{session or ''}")
 
 
-def valid_csrf(secret: str, cookie: str | None, token: str | None) -> bool:
+def valid_csrf(
+    secret: str, cookie: str | None, token: str | None, session: str | None = None
+) -> bool:
     if not cookie or not token:
         return False
-    return hmac.compare_digest(csrf_token_for(secret, cookie), token)
+    return hmac.compare_digest(csrf_token_for(secret, cookie, session), token)
 
 
 def new_csrf_cookie() -> str:
@@ -79,6 +83,12 @@ class SecurityHeaders:
     def __init__(self, app: ASGIApp, *, secure_cookies: bool = False) -> None:
         self.app = app
         self.secure_cookies = secure_cookies
+        # Served over HTTPS (what secure cookies say): browsers must never fall back to HTTP.
+        self.extra: list[tuple[bytes, bytes]] = (
+            [(b"strict-transport-security", b"max-age=31536000; includeSubDomains")]
+            if secure_cookies
+            else []
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -103,6 +113,7 @@ class SecurityHeaders:
                     (b"referrer-policy", b"same-origin"),
                     (b"cross-origin-opener-policy", b"same-origin"),
                     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+                    *self.extra,
                 ]
                 if fresh is not None:
                     flags = "; Path=/; HttpOnly; SameSite=Lax" + (
