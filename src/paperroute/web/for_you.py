@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
 from paperroute.domain import Paper
@@ -15,15 +16,20 @@ from paperroute.ingest.sources.bibtex import read_bibtex_text
 from paperroute.rank.for_you import CandidateCache, ForYou, recommend_for
 from paperroute.store import papers as paper_store
 from paperroute.store.interests import add_interests, list_interests, remove_interest
-from paperroute.web.deps import Conn, CsrfChecked, Now, SignedIn, render
+from paperroute.store.users import User
+from paperroute.web.deps import Conn, CsrfChecked, Now, SignedIn, check_rate, render
 from paperroute.web.listing import make_entries
 
 __all__ = ["recommendations_for", "router"]
 
 router = APIRouter(include_in_schema=False)
 SHOWN = 30
-MAX_PASTE = 200_000  # characters of arXiv ids or BibTeX in one go
+MAX_PASTE = 200_000  # characters of arXiv ids in one go
+MAX_BIBTEX = 100_000  # characters of BibTeX: some 200 entries, parsed in well under a second
 MAX_ADDED = 200  # papers taken from one paste: a reader's own list, not a library
+# Each post may parse a paste: a reader adds interests a few times, not hundreds.
+POSTS_PER_USER, POST_WINDOW = 30, dt.timedelta(hours=1)
+_BIBTEX_ENTRY = re.compile(r"@\s*[A-Za-z]+\s*[{(]")
 _ARXIV_ID = re.compile(r"\b(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?\b")
 _CATEGORY = re.compile(r"^[a-z][a-z-]*(?:\.[A-Za-z-]+)?$")
 
@@ -36,31 +42,54 @@ def recommendations_for(request: Request, conn: Conn, user_id: int, limit: int) 
 @router.get("/for-you")
 def for_you(request: Request, conn: Conn, user: SignedIn) -> Response:
     """Papers of the last two weeks picked for the reader, each with its reason."""
+    return _page(request, conn, user)
+
+
+def _page(
+    request: Request, conn: Conn, user: User, error: str | None = None, status: int = 200
+) -> Response:
     found = recommendations_for(request, conn, user.id, SHOWN)
     reasons = [("", html.escape(f.reason)) for f in found]
     entries = make_entries(conn, [f.paper for f in found], [f.paper_id for f in found], user,
                            highlights=reasons)  # fmt: skip
     context = {"entries": entries, "interests": list_interests(conn, user.id),
-               "added": request.query_params.get("added"),
+               "added": request.query_params.get("added"), "error": error,
                "unknown": request.query_params.get("unknown", ""),
                "rejected": request.query_params.get("rejected", "")}  # fmt: skip
-    return render(request, conn, "for_you.html", context)
+    return render(request, conn, "for_you.html", context, status=status)
 
 
 def _papers_in(text: str) -> list[Paper]:
     return [item for item in read_bibtex_text(text, "pasted BibTeX") if isinstance(item, Paper)]
 
 
+def _paste_problem(papers: str, bibtex: str) -> str | None:
+    """Why a paste is too long to take in one go, if it is."""
+    if len(papers) > MAX_PASTE:
+        return (f"Papers: {len(papers):,} characters is over the limit of {MAX_PASTE:,} in one "
+                "paste. Paste fewer ids at a time: each paste adds to what you follow.")  # fmt: skip
+    entries = len(_BIBTEX_ENTRY.findall(bibtex))
+    if len(bibtex) > MAX_BIBTEX or entries > MAX_ADDED:
+        return (f"BibTeX: {entries:,} entries and {len(bibtex):,} characters; one paste takes at "
+                f"most {MAX_ADDED} entries and {MAX_BIBTEX:,} characters. Paste fewer entries "
+                "at a time: each paste adds to what you follow.")  # fmt: skip
+    return None
+
+
 @router.post("/for-you/interests", dependencies=[CsrfChecked])
 def add(
+    request: Request,
     conn: Conn,
     user: SignedIn,
     now: Now,
     categories: Annotated[str, Form(max_length=2000)] = "",
-    papers: Annotated[str, Form(max_length=MAX_PASTE)] = "",
-    bibtex: Annotated[str, Form(max_length=MAX_PASTE)] = "",
+    papers: Annotated[str, Form()] = "",  # lengths checked below, with a message to match
+    bibtex: Annotated[str, Form()] = "",
 ) -> Response:
     """Categories to follow, arXiv ids of papers here, or a BibTeX of one's own papers."""
+    check_rate(conn, now, [(f"interests:user:{user.id}", POSTS_PER_USER)], POST_WINDOW)
+    if problem := _paste_problem(papers, bibtex):
+        return _page(request, conn, user, problem, status=400)
     wanted = [c for c in re.split(r"[\s,]+", categories) if c]
     chosen = [c for c in wanted if _CATEGORY.match(c)]
     rejected = [c for c in wanted if not _CATEGORY.match(c)]
@@ -77,7 +106,9 @@ def add(
 
 
 @router.post("/for-you/interests/{interest_id}/remove", dependencies=[CsrfChecked])
-def remove(conn: Conn, user: SignedIn, interest_id: int) -> Response:
+def remove(
+    conn: Conn, user: SignedIn, interest_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+) -> Response:
     remove_interest(conn, user.id, interest_id)
     conn.commit()
     return RedirectResponse("/for-you", status_code=303)

@@ -9,6 +9,7 @@ Entries without one are kept: the store keys them by title.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +29,10 @@ from paperroute.ingest.normalize import RecordError, build_paper, parse_arxiv_id
 __all__ = ["SOURCE", "entry_to_paper", "read_bibtex_file", "read_bibtex_text"]
 
 SOURCE = "bibtex"
+# bibtexparser logs two lines for every block it cannot parse (a pasted `@a{@a{...` made
+# 130,000 of them) and pylatexenc every odd macro; the Rejected items carry the reasons.
+for _library in ("bibtexparser", "pylatexenc"):
+    logging.getLogger(_library).setLevel(logging.ERROR)
 _MAX_DECODE = 100_000  # longer values are rejected by build_paper anyway; skip the slow decoder
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _ARXIV_TEXT_RE = re.compile(
