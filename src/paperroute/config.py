@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     embedder: str = "minilm"  # or st:/path/to/model, model2vec:/path/to/model
     request_delay: float = 3.0
     request_timeout: float = 30.0
+    # Seconds for a whole request, headers and body: a trickling server is cut off.
+    request_deadline: PositiveFloat = 60.0
     # The site's public address, e.g. https://papers.example.org: every link in
     # mail (sign-in, digests) starts with it, never with a request's Host. Without
     # it only `paperroute serve` on a loopback address mails links (to itself).

@@ -68,7 +68,12 @@ def listing(path: Path = typer.Argument(..., help="A listing page saved as text.
 
 def _client() -> PoliteClient:
     current = settings()
-    return PoliteClient(FetchPolicy(delay=current.request_delay, timeout=current.request_timeout))
+    policy = FetchPolicy(
+        delay=current.request_delay,
+        timeout=current.request_timeout,
+        deadline=current.request_deadline,
+    )
+    return PoliteClient(policy)
 
 
 def _day(value: dt.datetime | None) -> dt.date | None:

@@ -1,12 +1,17 @@
-"""A polite HTTP client for the network sources: delay, timeouts, retries."""
+"""A polite HTTP client for the network sources: delay, timeouts, a deadline, retries."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email.utils
+import socket
+import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -21,7 +26,10 @@ class FetchError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class FetchPolicy:
-    timeout: float = 30.0
+    timeout: float = 30.0  # for each read: a server silent this long has stalled
+    # For the whole request, headers and body: a server that trickles a byte
+    # now and then never trips the read timeout, and would hold a run for ever.
+    deadline: float = 60.0
     delay: float = 3.0  # arXiv asks for 3 s between requests
     retries: int = 4
     backoff: float = 2.0  # first wait after a failure; doubles each time
@@ -47,6 +55,61 @@ def _retry_after(response: httpx.Response) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+class _Sockets:
+    """The sockets of a client's connections, as httpcore's trace reports them opened.
+
+    httpx has no deadline for a whole request; shutting the sockets down is
+    what wakes a read that is waiting for the next trickled byte.
+    """
+
+    def __init__(self) -> None:
+        self._open: weakref.WeakSet[socket.socket] = weakref.WeakSet()
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        if event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            stream = info.get("return_value")
+            sock = stream.get_extra_info("socket") if stream is not None else None
+            if isinstance(sock, socket.socket):
+                self._open.add(sock)
+
+    def shut_down(self) -> None:
+        for sock in list(self._open):
+            with contextlib.suppress(OSError):  # closed already
+                # The plain socket's shutdown: an SSL socket's own drops its state first.
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class _Watchdog:
+    """Ends a request still running after its deadline, wherever it waits."""
+
+    def __init__(self, url: str, seconds: float, sockets: _Sockets) -> None:
+        self.url, self.seconds, self._sockets = url, seconds, sockets
+        self._started = time.monotonic()
+        self._expired = threading.Event()
+        self._timer = threading.Timer(min(seconds, threading.TIMEOUT_MAX), self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Watchdog:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._timer.cancel()
+
+    def _expire(self) -> None:
+        self._expired.set()
+        self._sockets.shut_down()
+
+    def check(self) -> None:
+        """Raise FetchError once the deadline has passed."""
+        if self._expired.is_set() or time.monotonic() - self._started > self.seconds:
+            raise FetchError(
+                f"{self.url} did not finish its answer within {self.seconds:g} s "
+                "(PAPERROUTE_REQUEST_DEADLINE); the server is stalled or far too slow: "
+                "try again later, or raise the deadline if this source is always this slow"
+            )
+
+
 class PoliteClient:
     """GET with a pause between requests and retries with backoff.
 
@@ -68,6 +131,7 @@ class PoliteClient:
         self._sleep = sleep
         self._clock = clock
         self._last_request: float | None = None
+        self._sockets = _Sockets()
         self._client = httpx.Client(
             timeout=self.policy.timeout,
             transport=transport,
@@ -122,22 +186,31 @@ class PoliteClient:
         )
 
     def _send(self, request: httpx.Request) -> httpx.Response:
-        """Send and read the body, refusing one larger than the policy allows."""
-        response = self._client.send(request, stream=True)
-        try:
-            body = bytearray()
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > self.policy.max_bytes:
-                    raise FetchError(
-                        f"{request.url} sent more than {self.policy.max_bytes:,} bytes; "
-                        "refusing to read it (is the address right?)"
-                    )
-        finally:
-            response.close()
+        """Send and read the body within the deadline, refusing one larger than allowed."""
+        request.extensions = {**request.extensions, "trace": self._sockets.trace}
+        with _Watchdog(str(request.url), self.policy.deadline, self._sockets) as watchdog:
+            try:
+                response = self._client.send(request, stream=True)
+                try:
+                    body = self._read_body(response, watchdog)
+                finally:
+                    response.close()
+            except httpx.HTTPError:
+                watchdog.check()  # the watchdog cut the connection: say so, not "disconnected"
+                raise
         # The body is already decoded: drop the headers that describe the wire form.
         headers = [(k, v) for k, v in response.headers.multi_items()
                    if k.lower() not in {"content-encoding", "content-length"}]  # fmt: skip
-        return httpx.Response(
-            response.status_code, headers=headers, content=bytes(body), request=request
-        )
+        return httpx.Response(response.status_code, headers=headers, content=body, request=request)
+
+    def _read_body(self, response: httpx.Response, watchdog: _Watchdog) -> bytes:
+        body = bytearray()
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > self.policy.max_bytes:
+                raise FetchError(
+                    f"{response.request.url} sent more than {self.policy.max_bytes:,} bytes; "
+                    "refusing to read it (is the address right?)"
+                )
+            watchdog.check()
+        return bytes(body)
