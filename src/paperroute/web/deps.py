@@ -24,6 +24,7 @@ from paperroute.search.live import LiveSearch
 from paperroute.store import limits as limit_store
 from paperroute.store import users as user_store
 from paperroute.store.users import User
+from paperroute.web.rich_text import has_tex, linkify, tex_html, tex_text
 from paperroute.web.security import CSRF_COOKIE, SESSION_COOKIE, csrf_token_for, unsign, valid_csrf
 
 __all__ = [
@@ -117,6 +118,10 @@ def author_links(names: Sequence[str], limit: int | None = None) -> Markup:
 templates.env.auto_reload = False  # templates change only with a new release: no stat per render
 templates.env.filters["web_link"] = web_link  # pyright: ignore[reportArgumentType]
 templates.env.filters["author_links"] = author_links  # pyright: ignore[reportArgumentType]
+templates.env.filters["tex"] = tex_html  # pyright: ignore[reportArgumentType]
+templates.env.filters["tex_text"] = tex_text  # pyright: ignore[reportArgumentType]
+templates.env.filters["has_tex"] = has_tex  # pyright: ignore[reportArgumentType]
+templates.env.filters["linkify"] = linkify  # pyright: ignore[reportArgumentType]
 
 
 def _connection(request: Request) -> Iterator[Connection]:
