@@ -28,6 +28,7 @@ def pages_to_shoot(page: Page, site: Site) -> dict[str, str]:
     return {
         "front": "/",
         "paper": f"/papers/{key}",
+        "paper-math": "/papers/2507.11941",  # TeX in its abstract
         "search": "/search?q=language+models",
         "collections": "/collections",
         "collection": str(collection),
