@@ -134,7 +134,7 @@ def _own_collection(conn: Conn, user: User, collection_id: int) -> Collection:
     return collection
 
 
-def _visible_collection(conn: Conn, user: User | None, collection_id: int) -> Collection:
+def visible_collection(conn: Conn, user: User | None, collection_id: int) -> Collection:
     collection = collection_store.get_collection(conn, collection_id)
     if collection is None or not (collection.is_public or (user and user.id == collection.user_id)):
         raise HTTPException(404, "There is no such collection.")
@@ -176,7 +176,7 @@ def collection_page(
     collection_id: int,
     page: int = Query(1, ge=1, le=10_000),
 ) -> Response:
-    collection = _visible_collection(conn, user, collection_id)
+    collection = visible_collection(conn, user, collection_id)
     listing = paper_store.list_papers(
         conn, collection_id=collection.id, order="added",
         limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
@@ -189,7 +189,7 @@ def collection_page(
 
 @router.get("/collections/{collection_id}/bibtex")
 def collection_bibtex(conn: Conn, user: Visitor, collection_id: int) -> Response:
-    collection = _visible_collection(conn, user, collection_id)
+    collection = visible_collection(conn, user, collection_id)
     ids = collection_store.paper_ids_in(conn, collection.id)
     found = paper_store.get_papers_by_ids(conn, ids)
     text = bibtex_entries(found[i] for i in ids if i in found)

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.responses import Response
 
+from paperroute.citations import coins
 from paperroute.config import Settings
 from paperroute.mailer import Mailer
 from paperroute.search.live import LiveSearch
@@ -122,6 +123,7 @@ templates.env.filters["tex"] = tex_html  # pyright: ignore[reportArgumentType]
 templates.env.filters["tex_text"] = tex_text  # pyright: ignore[reportArgumentType]
 templates.env.filters["has_tex"] = has_tex  # pyright: ignore[reportArgumentType]
 templates.env.filters["linkify"] = linkify  # pyright: ignore[reportArgumentType]
+templates.env.filters["coins"] = coins  # pyright: ignore[reportArgumentType]
 
 
 def _connection(request: Request) -> Iterator[Connection]:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from paperroute.bibtex import bibtex_entry, citation_key
+from paperroute.citations import highwire_tags
 from paperroute.index.sync import IndexMissing
 from paperroute.rank import trending as trending_module
 from paperroute.rank.trending import listing as ranked_listing
@@ -19,6 +20,7 @@ from paperroute.store import papers as paper_store
 from paperroute.store import users as user_store
 from paperroute.store import votes as vote_store
 from paperroute.web.deps import Conn, Now, OptionalDate, Search, Visitor, render, site_secret
+from paperroute.web.exports import EXPORT_SUFFIXES, ExportFormat, export_response
 from paperroute.web.listing import make_entries
 from paperroute.web.page_cache import cached_page
 from paperroute.web.views import ViewRecorder, visitor_key
@@ -192,8 +194,10 @@ def _note_view(request: Request, conn: Conn, user: Visitor, now: dt.datetime, re
 def _paper_page(
     request: Request, conn: Conn, user: Visitor, search: Search, paper_ref: str
 ) -> Response:
-    as_bibtex = paper_ref.endswith(".bib")
-    ref = paper_ref.removesuffix(".bib")
+    fmt: ExportFormat | None = next(
+        (f for f in EXPORT_SUFFIXES if paper_ref.endswith(f".{f}")), None
+    )
+    ref = paper_ref.removesuffix(f".{fmt}") if fmt else paper_ref
     ids = paper_store.ids_for_refs(conn, [ref])
     paper = paper_store.get_paper(conn, ref) if ids else None
     if paper is None or (
@@ -201,18 +205,14 @@ def _paper_page(
     ):
         raise HTTPException(404, f"There is no paper {ref} here. Search for it, or submit it.")
     paper_id = ids[ref]
-    if as_bibtex:
-        filename = f"{citation_key(paper)}.bib"
-        return Response(
-            bibtex_entry(paper),
-            media_type="application/x-bibtex; charset=utf-8",
-            headers={"content-disposition": f'attachment; filename="{filename}"'},
-        )
+    if fmt is not None:
+        return export_response(request, [paper], fmt, citation_key(paper))
     entry = make_entries(conn, [paper], [paper_id], None)[0]
     context: dict[str, object] = {
         "paper": paper,
         "entry": entry,
         "bibtex": bibtex_entry(paper),
+        "citation_tags": highwire_tags(paper),
         "similar": _similar(search, conn, paper_id, user),
         "hidden": bool(paper_store.hidden_ids(conn, [paper_id])),
         "voted": False,

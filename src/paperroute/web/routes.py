@@ -12,6 +12,7 @@ from paperroute.web import (
     auth,
     digest_pages,
     docs,
+    exports,
     feeds,
     for_you,
     health,
@@ -27,6 +28,6 @@ __all__ = ["install_routes"]
 
 def install_routes(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (health, metrics, hf_api, api, api_recommend, docs, feeds, auth, account, digest_pages, search_page,
-                   for_you, pages):  # fmt: skip
+    for module in (health, metrics, hf_api, api, api_recommend, docs, feeds, auth, account, digest_pages, exports,
+                   search_page, for_you, pages):  # fmt: skip
         app.include_router(module.router)
