@@ -21,10 +21,16 @@ import orjson
 from paperroute.domain import Paper, Rejected, SourceItem
 from paperroute.ingest.normalize import RecordError, build_paper
 from paperroute.ingest.sources.errors import SourceError
+from paperroute.ingest.sources.json_array import CHUNK as _CHUNK
+from paperroute.ingest.sources.json_array import MAX_RECORD_BYTES, ArrayError, array_elements
 
-__all__ = ["read_json_file", "record_to_paper"]
+__all__ = ["MAX_RECORD_BYTES", "read_json_array", "read_json_file", "record_to_paper"]
 
 SOURCE = "file"
+_TOO_LONG = (
+    f"the record is longer than {MAX_RECORD_BYTES:,} bytes, far more than any paper needs; "
+    "skipped (is it one record, or a file with its line breaks lost?)"
+)
 
 
 def record_to_paper(record: Any, source: str = SOURCE) -> Paper:
@@ -73,8 +79,10 @@ def _open(path: Path) -> io.BufferedIOBase:
 def read_json_file(path: Path) -> Iterator[SourceItem]:
     """Papers from a .jsonl/.json file (gzip allowed); bad lines become `Rejected`.
 
-    JSON Lines are streamed, so a corpus of any size reads in constant memory.
-    A damaged or cut-short gzip file raises SourceError where the damage starts.
+    JSON Lines and JSON arrays are both streamed, so a corpus of any size reads
+    in constant memory; a line or array element over MAX_RECORD_BYTES is
+    rejected unread, wherever it is. A damaged or cut-short gzip file raises
+    SourceError where the damage starts.
     """
     try:
         yield from _read_json_file(path)
@@ -90,28 +98,43 @@ def _read_json_file(path: Path) -> Iterator[SourceItem]:
         first = handle.read(1024)
         handle.seek(0)
         if first.lstrip()[:1] == b"[":
-            yield from _read_json_array(path, handle.read())
+            yield from read_json_array(path.name, handle)
             return
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
+        for number, line in _lines(handle):
             where = f"{path.name}:{number}"
-            try:
-                yield record_to_paper(orjson.loads(line))
-            except orjson.JSONDecodeError as exc:
-                yield Rejected(where, f"invalid JSON ({exc.msg})")
-            except RecordError as exc:
-                yield Rejected(where, str(exc))
+            if line is None:
+                yield Rejected(where, _TOO_LONG)
+            elif line.strip():
+                yield _record(where, line)
 
 
-def _read_json_array(path: Path, data: bytes) -> Iterator[SourceItem]:
+def _lines(handle: io.BufferedIOBase) -> Iterator[tuple[int, bytes | None]]:
+    """(number, line) for each line; None for a line too long to hold, which is skipped."""
+    number = 0
+    while line := handle.readline(MAX_RECORD_BYTES + 1):
+        number += 1
+        if len(line) <= MAX_RECORD_BYTES or line.endswith(b"\n"):
+            yield number, line
+            continue
+        while (rest := handle.readline(_CHUNK)) and not rest.endswith(b"\n"):
+            pass  # the rest of the long line, a piece at a time
+        yield number, None
+
+
+def _record(where: str, text: bytes | str) -> SourceItem:
     try:
-        records = orjson.loads(data)
+        return record_to_paper(orjson.loads(text))
     except orjson.JSONDecodeError as exc:
-        yield Rejected(path.name, f"invalid JSON ({exc.msg}, line {exc.lineno})")
-        return
-    for index, record in enumerate(records):
-        try:
-            yield record_to_paper(record)
-        except RecordError as exc:
-            yield Rejected(f"{path.name}[{index}]", str(exc))
+        return Rejected(where, f"invalid JSON ({exc.msg})")
+    except RecordError as exc:
+        return Rejected(where, str(exc))
+
+
+def read_json_array(name: str, handle: io.BufferedIOBase) -> Iterator[SourceItem]:
+    """Papers from a JSON array, one element at a time; `name` is the file's, for messages."""
+    try:
+        for index, text in enumerate(array_elements(handle)):
+            where = f"{name}[{index}]"
+            yield Rejected(where, _TOO_LONG) if text is None else _record(where, text)
+    except ArrayError as exc:
+        yield Rejected(name, f"invalid JSON array: {exc}; nothing after that was read")
