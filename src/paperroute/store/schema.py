@@ -191,6 +191,13 @@ users = Table(
     # start of their previous visit when a visit begins (see users.mark_visit).
     Column("seen_before", DateTime(timezone=True)),
     Column("last_visit", DateTime(timezone=True)),
+    # The network the account was made from (an IPv4 /24 or IPv6 /64), and that
+    # network with the hour it was made in, as keyed hashes, never the address.
+    # Trending counts the accounts of one signup_group as one reader: one inbox
+    # with plus-tags makes many accounts, not many votes. None for accounts made
+    # on the command line or before it was recorded.
+    Column("signup_network", String(32)),
+    Column("signup_group", String(32)),
 )
 
 # Magic sign-in links. Only the SHA-256 of the token is stored: a leaked
