@@ -9,6 +9,7 @@ from rich.table import Table
 
 from paperroute.cli.console import UserError, console, open_store
 from paperroute.mailer import valid_email
+from paperroute.store import api_tokens as token_store
 from paperroute.store import users as user_store
 
 __all__ = ["app"]
@@ -59,15 +60,22 @@ def list_() -> None:
 def token(
     email: str = typer.Argument(..., help="The user's email address."),
     name: str = typer.Option("cli", help="A name to recognise the token by."),
+    days: int = typer.Option(
+        90, min=0, max=3650, help="Days until the token expires; 0: never (until revoked)."
+    ),
 ) -> None:
     """Create an API token for a user (printed once; only its hash is kept).
 
-    Example: [bold]paperroute user token ada@example.org --name laptop[/]
+    The user sees it, and can revoke it, on their account page.
+
+    Example: [bold]paperroute user token ada@example.org --name laptop --days 30[/]
     """
     address = _address(email)
+    lifetime = dt.timedelta(days=days) if days else None
     with open_store() as engine, engine.begin() as conn:
         user = user_store.get_user_by_email(conn, address)
         if user is None:
             raise UserError(f"no user {address}; add one with `paperroute user add {address}`")
-        secret = user_store.create_api_token(conn, user.id, name, dt.datetime.now(dt.UTC))
+        now = dt.datetime.now(dt.UTC)
+        secret = token_store.create_api_token(conn, user.id, name, now, lifetime=lifetime)
     console.out(secret)

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Form, HTTPException, Path, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import Connection
 
 from paperroute.bibtex import bibtex_entries
 from paperroute.ingest.http import FetchError, FetchPolicy, PoliteClient
 from paperroute.ingest.submit import SubmitError, submit_paper
+from paperroute.store import api_tokens as token_store
 from paperroute.store import collections as collection_store
 from paperroute.store import papers as paper_store
-from paperroute.store import users as user_store
 from paperroute.store import votes as vote_store
 from paperroute.store.collections import Collection
 from paperroute.store.users import User
@@ -32,7 +32,7 @@ from paperroute.web.deps import (
     settings_of,
 )
 from paperroute.web.digest_pages import digest_status
-from paperroute.web.listing import make_entries
+from paperroute.web.listing import PageNumber, make_entries
 
 __all__ = ["router"]
 
@@ -42,6 +42,9 @@ SUBMITS_PER_USER, SUBMITS_PER_IP = 20, 60
 PAGE_SIZE = 50
 
 CollectionName = Annotated[str, Form(min_length=1, max_length=200)]
+CollectionId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # within an SQL integer
+TokenLifetime = Literal["30", "90", "365", "never"]
+TOKEN_LIFETIMES: dict[str, int | None] = {"30": 30, "90": 90, "365": 365, "never": None}  # days
 
 
 def _paper_id(conn: Conn, ref: str) -> int:
@@ -49,6 +52,15 @@ def _paper_id(conn: Conn, ref: str) -> int:
     if not found:
         raise HTTPException(404, f"There is no paper {ref} here.")
     return found[ref]
+
+
+def _visible_paper_id(conn: Conn, ref: str) -> int:
+    """A paper one may vote for or collect: a hidden one is "not here", as its page says.
+    (A vote or a collection entry made before it was hidden can still be taken back.)"""
+    paper_id = _paper_id(conn, ref)
+    if paper_store.hidden_ids(conn, [paper_id]):
+        raise HTTPException(404, f"There is no paper {ref} here.")
+    return paper_id
 
 
 def _back(request: Request, fallback: str, **state: object) -> Response:
@@ -89,7 +101,7 @@ def vote(
     undo: Annotated[bool, Form()] = False,
 ) -> Response:
     """Vote for a paper, or take the vote back (`undo`); one vote per reader per paper."""
-    paper_id = _paper_id(conn, paper_ref)
+    paper_id = _paper_id(conn, paper_ref) if undo else _visible_paper_id(conn, paper_ref)
     _set_mark(conn, vote_store.vote, vote_store.unvote, user, paper_id, now, on=not undo)
     paper = paper_store.get_papers_by_ids(conn, [paper_id])[paper_id]
     votes = vote_store.count_votes(conn, [paper_id]).get(paper_id, 0) + (paper.upvotes or 0)
@@ -106,7 +118,7 @@ def dismiss(
     undo: Annotated[bool, Form()] = False,
 ) -> Response:
     """Mark a paper "not interested": it leaves the reader's lists (undo brings it back)."""
-    paper_id = _paper_id(conn, paper_ref)
+    paper_id = _paper_id(conn, paper_ref) if undo else _visible_paper_id(conn, paper_ref)
     _set_mark(conn, vote_store.dismiss, vote_store.undismiss, user, paper_id, now, on=not undo)
     return _back(request, f"/papers/{paper_ref}", dismissed=not undo)
 
@@ -158,11 +170,12 @@ def create_collection(
     paper: Annotated[str | None, Form(max_length=100)] = None,
 ) -> Response:
     """A new collection; with `paper`, that paper goes straight in (from a paper page)."""
+    paper_id = _visible_paper_id(conn, paper) if paper else None
     collection = collection_store.create_collection(
         conn, user.id, name.strip() or "Untitled", now, is_public=public
     )
-    if paper:
-        collection_store.add_paper(conn, collection.id, _paper_id(conn, paper), now)
+    if paper_id is not None:
+        collection_store.add_paper(conn, collection.id, paper_id, now)
     conn.commit()
     target = f"/papers/{paper}" if paper else f"/collections/{collection.id}"
     return RedirectResponse(target, status_code=303)
@@ -173,8 +186,8 @@ def collection_page(
     request: Request,
     conn: Conn,
     user: Visitor,
-    collection_id: int,
-    page: int = Query(1, ge=1, le=10_000),
+    collection_id: CollectionId,
+    page: PageNumber = 1,
 ) -> Response:
     collection = visible_collection(conn, user, collection_id)
     listing = paper_store.list_papers(
@@ -188,11 +201,12 @@ def collection_page(
 
 
 @router.get("/collections/{collection_id}/bibtex")
-def collection_bibtex(conn: Conn, user: Visitor, collection_id: int) -> Response:
+def collection_bibtex(conn: Conn, user: Visitor, collection_id: CollectionId) -> Response:
     collection = visible_collection(conn, user, collection_id)
     ids = collection_store.paper_ids_in(conn, collection.id)
     found = paper_store.get_papers_by_ids(conn, ids)
-    text = bibtex_entries(found[i] for i in ids if i in found)
+    hidden = paper_store.hidden_ids(conn, ids)  # left out, as on the collection's page
+    text = bibtex_entries(found[i] for i in ids if i in found and i not in hidden)
     return Response(
         text,
         media_type="application/x-bibtex; charset=utf-8",
@@ -205,7 +219,7 @@ def edit_collection(
     conn: Conn,
     user: SignedIn,
     now: Now,
-    collection_id: int,
+    collection_id: CollectionId,
     name: CollectionName,
     public: Annotated[bool, Form()] = False,
 ) -> Response:
@@ -218,7 +232,7 @@ def edit_collection(
 
 
 @router.post("/collections/{collection_id}/delete", dependencies=[CsrfChecked])
-def delete_collection(conn: Conn, user: SignedIn, collection_id: int) -> Response:
+def delete_collection(conn: Conn, user: SignedIn, collection_id: CollectionId) -> Response:
     collection_store.delete_collection(conn, _own_collection(conn, user, collection_id).id)
     conn.commit()
     return RedirectResponse("/collections", status_code=303)
@@ -230,13 +244,13 @@ def collect_paper(
     conn: Conn,
     user: SignedIn,
     now: Now,
-    collection_id: int,
+    collection_id: CollectionId,
     paper: Annotated[str, Form(max_length=100)],
     remove: Annotated[bool, Form()] = False,
 ) -> Response:
     """Put a paper in one of the user's collections, or take it out (`remove`)."""
     collection = _own_collection(conn, user, collection_id)
-    paper_id = _paper_id(conn, paper)
+    paper_id = _paper_id(conn, paper) if remove else _visible_paper_id(conn, paper)
     if remove:
         collection_store.remove_paper(conn, collection.id, paper_id)
     else:
@@ -248,7 +262,9 @@ def collect_paper(
 def _account(
     request: Request, conn: Conn, user: User, now: dt.datetime, new_token: str | None
 ) -> Response:
-    context = {"new_token": new_token, "digest": digest_status(request, conn, user, now)}
+    context = {"new_token": new_token, "digest": digest_status(request, conn, user, now),
+               "tokens": token_store.list_api_tokens(conn, user.id), "now": now,
+               "lifetimes": TOKEN_LIFETIMES}  # fmt: skip
     return render(request, conn, "account.html", context)
 
 
@@ -264,11 +280,28 @@ def create_token(
     user: SignedIn,
     now: Now,
     name: Annotated[str, Form(min_length=1, max_length=100)] = "API",
+    expires: Annotated[TokenLifetime, Form()] = "90",
 ) -> Response:
-    """A token for the JSON API; shown once, stored only as a hash."""
-    token = user_store.create_api_token(conn, user.id, name.strip() or "API", now)
+    """A token for the JSON API, valid for the chosen days or until revoked; shown once,
+    stored only as a hash."""
+    days = TOKEN_LIFETIMES[expires]
+    lifetime = dt.timedelta(days=days) if days else None
+    token = token_store.create_api_token(
+        conn, user.id, name.strip() or "API", now, lifetime=lifetime
+    )
     conn.commit()
     return _account(request, conn, user, now, token)
+
+
+@router.post("/account/tokens/revoke", dependencies=[CsrfChecked])
+def revoke_token(
+    conn: Conn, user: SignedIn, now: Now, token: Annotated[str, Form(max_length=64)]
+) -> Response:
+    """Revoke one of the reader's tokens: from now on it gets a 401 saying so."""
+    if not token_store.revoke_api_token(conn, user.id, token, now):
+        raise HTTPException(404, "There is no such token of yours, or it was revoked already.")
+    conn.commit()
+    return RedirectResponse("/account#tokens", status_code=303)
 
 
 @router.get("/submit")

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Connection
@@ -22,10 +22,12 @@ from paperroute.domain import Paper
 from paperroute.index.sync import IndexMissing
 from paperroute.rank.trending import listing as ranked_listing
 from paperroute.search.service import Mode
+from paperroute.store import api_tokens as token_store
 from paperroute.store import collections as collection_store
 from paperroute.store import papers as paper_store
 from paperroute.store import users as user_store
 from paperroute.store import votes as vote_store
+from paperroute.store.api_tokens import TokenCheck
 from paperroute.store.collections import Collection
 from paperroute.store.users import User
 from paperroute.web.api_models import (
@@ -44,7 +46,15 @@ from paperroute.web.api_models import (
 )
 from paperroute.web.deps import Conn, IsoDate, Now, Search
 
-__all__ = ["INDEX_MISSING", "MAX_ID_CHARS", "PaperId", "find_paper", "router"]
+__all__ = [
+    "INDEX_MISSING",
+    "MAX_ID_CHARS",
+    "PaperId",
+    "bearer_user",
+    "find_paper",
+    "router",
+    "token_user",
+]
 
 router = APIRouter(prefix="/api/v1")
 
@@ -87,34 +97,62 @@ _bearer = HTTPBearer(
 )
 
 
+def _refused(check: TokenCheck) -> HTTPException:
+    when = f" on {check.since:%Y-%m-%d %H:%M} UTC" if check.since else ""
+    reason = {
+        "expired": f"this API token expired{when}",
+        "revoked": f"this API token was revoked{when}",
+    }.get(check.problem or "", "this API token is not valid (it may have been deleted)")
+    return HTTPException(401, f"{reason}: create a new one on your account page",
+                         headers={"www-authenticate": "Bearer"})  # fmt: skip
+
+
+def token_user(conn: Connection, token: str, now: dt.datetime) -> User:
+    """The user of a presented API token; 401 saying why when it is unknown, expired or revoked."""
+    check = token_store.check_api_token(conn, token, now)
+    conn.commit()  # its last use
+    user = user_store.get_user(conn, check.user_id) if check.user_id is not None else None
+    if user is None:
+        raise _refused(check)
+    return user
+
+
 def _token_user(
-    conn: Conn, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request,
+    conn: Conn,
+    now: Now,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User | None:
     """The token's user; None without a token, 401 for a token that is not valid."""
     if credentials is None:
         return None
-    user = user_store.user_for_api_token(conn, credentials.credentials)
-    if user is None:
-        raise HTTPException(
-            401,
-            "this API token is not valid (it may have been deleted): "
-            "create a new one on your account page",
-            headers={"www-authenticate": "Bearer"},
-        )
-    return user
+    checked: User | None = getattr(request.state, "token_user", None)  # by web.limits
+    return checked or token_user(conn, credentials.credentials, now)
 
 
 MaybeUser = Annotated[User | None, Depends(_token_user)]
 
 
+def _token_needed() -> HTTPException:
+    return HTTPException(
+        401,
+        "an API token is needed: create one on your account page and send "
+        "`Authorization: Bearer <token>`",
+        headers={"www-authenticate": "Bearer"},
+    )
+
+
+def bearer_user(conn: Connection, authorization: str | None, now: dt.datetime) -> User:
+    """The user of an `Authorization: Bearer` header; 401 without one or for a bad token."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _token_needed()
+    return token_user(conn, token.strip(), now)
+
+
 def _required_user(user: MaybeUser) -> User:
     if user is None:
-        raise HTTPException(
-            401,
-            "an API token is needed: create one on your account page and send "
-            "`Authorization: Bearer <token>`",
-            headers={"www-authenticate": "Bearer"},
-        )
+        raise _token_needed()
     return user
 
 

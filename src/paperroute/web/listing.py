@@ -5,14 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Annotated
 
+from fastapi import Query
 from sqlalchemy import Connection
 
 from paperroute.domain import Paper
 from paperroute.store import votes as vote_store
 from paperroute.store.users import User
 
-__all__ = ["Entry", "make_entries"]
+__all__ = ["MAX_PAGE", "Entry", "PageNumber", "make_entries"]
+
+MAX_PAGE = 10_000  # pages of a listing: past any real one, and its offset fits every database
+PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page, from 1")]
 
 
 @dataclass(frozen=True, slots=True)

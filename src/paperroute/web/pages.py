@@ -7,7 +7,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
 from paperroute.bibtex import bibtex_entry, citation_key
@@ -21,7 +21,7 @@ from paperroute.store import users as user_store
 from paperroute.store import votes as vote_store
 from paperroute.web.deps import Conn, Now, OptionalDate, Search, Visitor, render, site_secret
 from paperroute.web.exports import EXPORT_SUFFIXES, ExportFormat, export_response
-from paperroute.web.listing import make_entries
+from paperroute.web.listing import PageNumber, make_entries
 from paperroute.web.page_cache import cached_page
 from paperroute.web.views import ViewRecorder, visitor_key
 
@@ -86,7 +86,7 @@ def feed_page(
     view: View = "day",
     sort: Sort = "newest",
     category: str = "",
-    page: int = Query(1, ge=1, le=10_000),
+    page: PageNumber = 1,
 ) -> Response:
     """The papers of a day, week or month (in one category if given), newest or trending."""
     if user is not None and (user.last_visit is None or now - user.last_visit > VISIT_RESOLUTION):
@@ -137,20 +137,20 @@ def _listing_page(
 
 @router.get("/c/{category}")
 def category_page(
-    request: Request, conn: Conn, user: Visitor, category: str, page: int = Query(1, ge=1)
+    request: Request, conn: Conn, user: Visitor, category: str, page: PageNumber = 1
 ) -> Response:
     return _listing_page(request, conn, user, category, page, category=category)
 
 
 @router.get("/authors/{name}")
 def author_page(
-    request: Request, conn: Conn, user: Visitor, name: str, page: int = Query(1, ge=1)
+    request: Request, conn: Conn, user: Visitor, name: str, page: PageNumber = 1
 ) -> Response:
     return _listing_page(request, conn, user, f"Papers by {name}", page, author=name)
 
 
 @router.get("/added")
-def added_page(request: Request, conn: Conn, user: Visitor, page: int = Query(1, ge=1)) -> Response:
+def added_page(request: Request, conn: Conn, user: Visitor, page: PageNumber = 1) -> Response:
     """Papers in the order this site stored them: imported lists, papers without a date."""
     return _listing_page(request, conn, user, "Recently added", page, order="added")
 
