@@ -116,7 +116,9 @@ def test_eval_beir_prints_all_metrics(invoke: Invoke, tmp_path: Path) -> None:
         "query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\nq3\td3\t2\n"
     )
     result = orjson.loads(invoke("eval", "beir", str(folder), "--json").output)
-    assert set(result) == {"lexical", "semantic", "hybrid"}
+    assert set(result) == {
+        "lexical", "semantic", "hybrid", "plain-bm25", "plain-semantic", "plain-rrf"
+    }  # fmt: skip
     for values in result.values():
         assert set(values) == {"ndcg@10", "recall@100", "mrr@10"}
         assert values["recall@100"] == 1.0

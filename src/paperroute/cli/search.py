@@ -141,6 +141,10 @@ def beir(
 ) -> None:
     """nDCG@10, Recall@100 and MRR@10 of lexical, semantic and hybrid search on a benchmark.
 
+    The plain baselines are measured in the same run: plain-bm25 (one field, English
+    stop words, stemming, k1 1.2, b 0.75), plain-semantic (MiniLM cosine) and
+    plain-rrf (the two fused by reciprocal rank, k = 60).
+
     Example: [bold]paperroute eval beir ./scifact --json[/]
     """
     data = load_beir(folder, split)

@@ -53,6 +53,14 @@ def text_hash(text: str) -> str:
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
+def passage_starts(length: int, window: int, stride: int) -> list[int]:
+    """Where the windows over `length` pieces start: `stride` apart, the last flush with the end."""
+    if length <= window:
+        return [0]
+    starts = list(range(0, length - window, stride))
+    return [*starts, length - window]
+
+
 class EmbedError(RuntimeError):
     """An embedding model that cannot be loaded; the message says what to install or fix."""
 
@@ -110,6 +118,7 @@ class MiniLMOnnx:
         self._lock = threading.Lock()
         self._session: Any = None
         self._tokenizer: Any = None
+        self._cls = self._sep = 0
 
     def _load(self) -> None:
         with self._lock:
@@ -127,36 +136,61 @@ class MiniLMOnnx:
             tokenizer = Tokenizer.from_file(
                 str(_verified(_MODEL_DIR / "tokenizer.json", TOKENIZER_SHA256))
             )
-            tokenizer.enable_truncation(max_length=MAX_TOKENS)
             tokenizer.no_padding()
+            tokenizer.no_truncation()
             options = ort.SessionOptions()
             options.intra_op_num_threads = self._threads
             options.inter_op_num_threads = 1
             self._tokenizer = tokenizer
+            self._cls, self._sep = (tokenizer.token_to_id(t) or 0 for t in ("[CLS]", "[SEP]"))
             self._session = ort.InferenceSession(
                 str(model), options, providers=["CPUExecutionProvider"]
             )
 
-    def embed(self, texts: Sequence[str]) -> Vectors:
+    def _pieces(self, texts: Sequence[str]) -> list[list[int]]:
+        """Each text's word pieces, without the [CLS] and [SEP] marks and untruncated."""
         if self._session is None:
             self._load()
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        if not texts:
+        return [e.ids[1:-1] for e in self._tokenizer.encode_batch(list(texts))]
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        """One vector per text from its first MAX_TOKENS word pieces."""
+        return self._embed_pieces([p[: MAX_TOKENS - 2] for p in self._pieces(texts)])
+
+    def embed_passages(
+        self, texts: Sequence[str], *, window: int = MAX_TOKENS, stride: int = MAX_TOKENS // 2
+    ) -> tuple[Vectors, npt.NDArray[np.int64]]:
+        """Vectors of overlapping windows of each text, and which text each window is from.
+
+        A text that fits one window gives one vector, equal to `embed`'s; a longer one
+        gives windows `stride` pieces apart, the last one ending with the text.
+        """
+        pieces, owners = [], []
+        for n, text in enumerate(self._pieces(texts)):
+            for start in passage_starts(len(text), window - 2, stride):
+                pieces.append(text[start : start + window - 2])
+                owners.append(n)
+        return self._embed_pieces(pieces), np.array(owners, dtype=np.int64)
+
+    def _embed_pieces(self, pieces: list[list[int]]) -> Vectors:
+        out = np.zeros((len(pieces), self.dim), dtype=np.float32)
+        if not pieces:
             return out
-        encodings = self._tokenizer.encode_batch(list(texts))
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        if self._session is None:
+            self._load()
+        order = sorted(range(len(pieces)), key=lambda i: len(pieces[i]))
         for start in range(0, len(order), self.batch_size):
             chosen = order[start : start + self.batch_size]
-            out[chosen] = self._run([encodings[i] for i in chosen])
+            out[chosen] = self._run([[self._cls, *pieces[i], self._sep] for i in chosen])
         return out
 
-    def _run(self, encodings: list[Any]) -> Vectors:
-        width = max(len(e.ids) for e in encodings)
-        ids = np.zeros((len(encodings), width), dtype=np.int64)
+    def _run(self, rows: list[list[int]]) -> Vectors:
+        width = max(len(r) for r in rows)
+        ids = np.zeros((len(rows), width), dtype=np.int64)
         mask = np.zeros_like(ids)
-        for row, encoding in enumerate(encodings):
-            ids[row, : len(encoding.ids)] = encoding.ids
-            mask[row, : len(encoding.ids)] = 1
+        for row, values in enumerate(rows):
+            ids[row, : len(values)] = values
+            mask[row, : len(values)] = 1
         (hidden,) = self._session.run(
             ["last_hidden_state"],
             {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},

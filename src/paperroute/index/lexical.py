@@ -1,4 +1,12 @@
-"""The lexical index: BM25 over title, abstract and authors with tantivy."""
+"""The lexical index: BM25 over title and abstract as one text, plus a title bonus, with tantivy.
+
+Free words are scored in `body` (title and abstract as one field, so a word's
+frequency and the text's length are counted once, as in plain BM25) plus
+TITLE_WEIGHT times their BM25 in `title`. English stop words are dropped
+from the free words only: phrases, exclusions and `author:` keep every word,
+and the fields index every word, so a phrase with "of the" still matches
+exactly. bench/search_lab.py measured the choices (docs/search.md).
+"""
 
 from __future__ import annotations
 
@@ -11,13 +19,32 @@ from typing import Any
 
 import tantivy
 
-__all__ = ["LexicalDoc", "LexicalFilter", "LexicalIndex", "LexicalQuery"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "STOP_WORDS",
+    "LexicalDoc",
+    "LexicalFilter",
+    "LexicalIndex",
+    "LexicalQuery",
+    "free_terms",
+]
 
 _EPOCH = dt.date(1970, 1, 1)
-_SEARCH_FIELDS = ["title", "abstract", "authors"]
-# Field weights, measured on the development set with bench/tune_search.py:
-# a title boost of 2 gives lexical nDCG@10 0.782 (0.769 unboosted) and the best hybrid.
-FIELD_BOOSTS = {"title": 2.0, "abstract": 1.0, "authors": 1.0}
+# Bumped when the fields change: an index of another version is rebuilt, not opened.
+SCHEMA_VERSION = 2
+_SEARCH_FIELDS = ["body", "title", "authors"]
+# The title's BM25 is added at this weight to the body's. On the development sets
+# (nDCG@10, docs/search.md): 0 is plain BM25; 0.3 gains 0.07 where queries recall
+# titles (beir-arxiv) and changes nothing measurable elsewhere; 0.5 gains 0.02 more
+# there, but whole-field title boosts lost to plain BM25 on claims -> abstracts,
+# so we stop at 0.3.
+FIELD_BOOSTS = {"body": 1.0, "title": 0.3, "authors": 1.0}
+# Lucene's English stop words, which plain BM25 baselines use.
+STOP_WORDS = frozenset(
+    ("a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is",
+     "it", "no", "not", "of", "on", "or", "such", "that", "the", "their", "then", "there",
+     "these", "they", "this", "to", "was", "will", "with")
+)  # fmt: skip
 # Characters that mean something in tantivy's query language.
 _SYNTAX = re.compile(r'[+\-&|!(){}\[\]^"~*?:\\/<>\'`=]')
 
@@ -60,6 +87,7 @@ def _schema() -> tantivy.Schema:
     builder.add_unsigned_field("id", stored=True, indexed=True, fast=True)
     builder.add_text_field("title", stored=True, tokenizer_name="en")
     builder.add_text_field("abstract", stored=True, tokenizer_name="en")
+    builder.add_text_field("body", stored=False, tokenizer_name="en")
     builder.add_text_field("authors", stored=False, tokenizer_name="names")
     builder.add_text_field("categories", stored=False, tokenizer_name="raw", index_option="basic")
     builder.add_integer_field("announced", stored=False, indexed=True, fast=True)
@@ -100,6 +128,12 @@ def _paper_ids(searcher: tantivy.Searcher, hits: list[tuple[Any, tantivy.DocAddr
 def _clean_words(text: str) -> str:
     """Text with tantivy's syntax removed: user words are never query syntax."""
     return " ".join(_SYNTAX.sub(" ", text).split())
+
+
+def free_terms(terms: Sequence[str]) -> list[str]:
+    """The free words worth scoring: stop words dropped, unless nothing else is left."""
+    kept = [t for t in terms if t.lower() not in STOP_WORDS]
+    return kept or list(terms)
 
 
 class LexicalIndex:
@@ -153,6 +187,7 @@ class LexicalIndex:
         document.add_unsigned("id", doc.paper_id)
         document.add_text("title", doc.title)
         document.add_text("abstract", doc.abstract)
+        document.add_text("body", f"{doc.title}\n{doc.abstract}")
         for author in doc.authors:
             document.add_text("authors", author)
         # An archive ("cs") is indexed with each class, so cat:cs finds cs.LG.
@@ -200,7 +235,8 @@ class LexicalIndex:
 
         One snippet generator serves the whole page of results.
         """
-        built = self._text_query(query)
+        # The snippet generator looks for the query's terms in `field` itself.
+        built = self._text_query(query, [field])
         if built is None or not paper_ids:
             return {}
         searcher = self._index.searcher()
@@ -215,14 +251,17 @@ class LexicalIndex:
             for paper_id, address in zip(_paper_ids(searcher, found), addresses, strict=True)
         }
 
-    def _text_query(self, query: LexicalQuery) -> tantivy.Query | None:
-        words = _clean_words(" ".join(query.terms))
+    def _text_query(
+        self, query: LexicalQuery, fields: Sequence[str] = _SEARCH_FIELDS
+    ) -> tantivy.Query | None:
+        # Lower case, so a typed AND, OR or NOT is a word and not an operator.
+        words = _clean_words(" ".join(free_terms(query.terms))).lower()
         phrases = [f'"{p}"' for p in (_clean_words(p) for p in query.phrases) if p]
         text = " ".join([words, *phrases]).strip()
         if not text:
             return None
         parsed, _errors = self._index.parse_query_lenient(
-            text, _SEARCH_FIELDS, field_boosts=FIELD_BOOSTS
+            text, list(fields), field_boosts=FIELD_BOOSTS
         )
         return parsed
 
@@ -242,7 +281,7 @@ class LexicalIndex:
         for word in query.excluded:
             cleaned = _clean_words(word)
             if cleaned:
-                parsed, _ = self._index.parse_query_lenient(f'"{cleaned}"', _SEARCH_FIELDS)
+                parsed, _ = self._index.parse_query_lenient(f'"{cleaned}"', ["body", "authors"])
                 must.append((tantivy.Occur.MustNot, parsed))
         return tantivy.Query.boolean_query(must)
 

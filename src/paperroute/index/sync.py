@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from paperroute.domain import Paper
 from paperroute.index.catalog import Catalog, CatalogEntry
 from paperroute.index.embed import Embedder, Vectors, embedding_text, text_hash
-from paperroute.index.lexical import LexicalDoc, LexicalIndex
+from paperroute.index.lexical import SCHEMA_VERSION, LexicalDoc, LexicalIndex
 from paperroute.index.vectors import VectorIndex
 from paperroute.store import embeddings as embedding_store
 from paperroute.store import papers as paper_store
@@ -101,6 +101,7 @@ def _write_manifest(
     data = {
         "generation": generation,
         "model": model,
+        "lexical": SCHEMA_VERSION,
         "watermark": [watermark[0].isoformat(), watermark[1]] if watermark else None,
     }
     tmp = root / f"manifest.{uuid.uuid4().hex}.tmp"
@@ -155,7 +156,7 @@ def open_index(root: Path, embedder: Embedder, *, create: bool = True) -> IndexF
     Readers pass `create=False` and get IndexMissing instead of an empty folder.
     """
     manifest = _read_manifest(root)
-    if manifest is None or manifest.get("model") != embedder.name:
+    if manifest is None or not _current(manifest, embedder):
         if not create:
             raise IndexMissing(
                 f"there is no search index for {embedder.name} in {root} yet; "
@@ -165,6 +166,11 @@ def open_index(root: Path, embedder: Embedder, *, create: bool = True) -> IndexF
         return _open_generation(root, _new_generation_name(), None, embedder)
     generation, _, watermark = index_in_use(root) or ("", "", None)
     return _open_generation(root, generation, watermark, embedder)
+
+
+def _current(manifest: dict[str, object], embedder: Embedder) -> bool:
+    """Whether the index in use is of this model and of today's lexical fields."""
+    return manifest.get("model") == embedder.name and manifest.get("lexical", 1) == SCHEMA_VERSION
 
 
 def _reopen_if_moved(index: IndexFiles, embedder: Embedder) -> None:

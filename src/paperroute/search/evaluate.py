@@ -1,4 +1,10 @@
-"""`paperroute eval beir`: retrieval quality of lexical, semantic and hybrid search."""
+"""`paperroute eval beir`: retrieval quality of lexical, semantic and hybrid search.
+
+Plain baselines are measured in the same run on the same corpus and vectors:
+`plain-bm25` (paperroute.index.baseline), `plain-semantic` (cosine between the
+query's and the documents' MiniLM vectors, title and text, first 256 word
+pieces) and `plain-rrf` (reciprocal rank fusion of the two, k = 60).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from paperroute.index.baseline import PlainBM25
 from paperroute.index.catalog import Catalog
 from paperroute.index.embed import Embedder, embedding_text, text_hash
 from paperroute.index.lexical import LexicalDoc, LexicalIndex
@@ -15,13 +22,16 @@ from paperroute.index.sync import IndexFiles
 from paperroute.index.vector_cache import VectorCache, embed_with_cache
 from paperroute.index.vectors import VectorIndex
 from paperroute.search.beir import BeirSet
+from paperroute.search.hybrid import fuse_rrf
 from paperroute.search.metrics import evaluate
 from paperroute.search.query import ParsedQuery
 from paperroute.search.service import Mode, Ranker
 
-__all__ = ["MODES", "benchmark_query", "evaluate_beir", "index_beir"]
+__all__ = ["BASELINES", "MODES", "benchmark_query", "evaluate_beir", "index_beir"]
 
 MODES: tuple[Mode, ...] = ("lexical", "semantic", "hybrid")
+BASELINES = ("plain-bm25", "plain-semantic", "plain-rrf")
+DEPTH = 100
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
@@ -71,15 +81,28 @@ def evaluate_beir(
     cache: VectorCache | None = None,
     progress: Progress | None = None,
 ) -> dict[str, dict[str, float]]:
-    """{mode: {"ndcg@10", "recall@100", "mrr@10"}} for lexical, semantic and hybrid."""
+    """{mode: {"ndcg@10", "recall@100", "mrr@10"}} for our modes, then the plain baselines.
+
+    Each list is one deeper than reported: a query that is itself a corpus
+    document is dropped from its own results by `evaluate`.
+    """
     index, doc_ids = index_beir(beir, folder, embedder, cache, progress)
     ranker = Ranker(index, embedder)
-    runs: dict[str, dict[str, list[str]]] = {mode: {} for mode in MODES}
+    plain = PlainBM25(folder / "plain-bm25", beir.corpus.values())
+    runs: dict[str, dict[str, list[str]]] = {name: {} for name in (*MODES, *BASELINES)}
+    query_vectors = embedder.embed(list(beir.queries.values()))
     for n, (query_id, text) in enumerate(beir.queries.items(), start=1):
         parsed = benchmark_query(text)
         for mode in MODES:
-            ids, _ = ranker.rank(parsed, mode=mode, depth=100)
+            ids, _ = ranker.rank(parsed, mode=mode, depth=DEPTH + 1)
             runs[mode][query_id] = [doc_ids[i - 1] for i in ids]
+        positions, scores = plain.search(text, limit=DEPTH + 1)
+        bm25 = ([p + 1 for p in positions], scores)
+        cosine = index.vectors.search(query_vectors[n - 1], DEPTH + 1)
+        fused, _ = fuse_rrf([bm25, cosine], k=60.0)
+        for name, ids in (("plain-bm25", bm25[0]), ("plain-semantic", cosine[0]),
+                          ("plain-rrf", fused[: DEPTH + 1])):  # fmt: skip
+            runs[name][query_id] = [doc_ids[i - 1] for i in ids]
         if progress is not None:
             progress("searching", n, len(beir.queries))
-    return {mode: evaluate(runs[mode], beir.qrels) for mode in MODES}
+    return {name: evaluate(run, beir.qrels) for name, run in runs.items()}
