@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.exc import OperationalError
 
-from paperroute.cli import backup, digest, doctor, index, ingest, papers, rank, runs, users
+from paperroute.cli import backup, digest, doctor, index, ingest, library, papers, rank, runs, users
 from paperroute.cli import search as search_cli
 from paperroute.cli import worker as worker_cli
 from paperroute.cli.console import (
@@ -49,6 +49,7 @@ app.add_typer(runs.app, name="runs")
 app.add_typer(index.app, name="index")
 app.add_typer(users.app, name="user")
 app.add_typer(digest.app, name="digest")
+app.add_typer(library.app, name="library")
 app.command("worker")(worker_cli.worker)
 app.add_typer(search_cli.eval_app, name="eval")
 app.command("search")(search_cli.search)

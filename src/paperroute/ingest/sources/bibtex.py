@@ -26,7 +26,14 @@ from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_la
 from paperroute.domain import Paper, Rejected, SourceItem
 from paperroute.ingest.normalize import RecordError, build_paper, parse_arxiv_id
 
-__all__ = ["SOURCE", "entry_to_paper", "read_bibtex_file", "read_bibtex_text"]
+__all__ = [
+    "SOURCE",
+    "arxiv_id_in_text",
+    "clean_doi",
+    "entry_to_paper",
+    "read_bibtex_file",
+    "read_bibtex_text",
+]
 
 SOURCE = "bibtex"
 # bibtexparser logs two lines for every block it cannot parse (a pasted `@a{@a{...` made
@@ -109,6 +116,14 @@ def _arxiv_id(fields: dict[str, Any]) -> str | None:
     return None
 
 
+def arxiv_id_in_text(text: str) -> str | None:
+    """An arXiv id named in free text: `arXiv:2503.11742`, an arxiv.org URL, an arXiv DOI."""
+    if _ARXIV_URL_RE.match(text.strip()) and (found := _joined(parse_arxiv_id(text))):
+        return found
+    match = _ARXIV_TEXT_RE.search(_ARXIV_DOI_RE.sub("arXiv:", _bare_doi(text)))
+    return match[1] if match else None
+
+
 def _parse_id(fields: dict[str, Any], key: str) -> tuple[str, int | None] | None:
     value = fields.get(key)
     return parse_arxiv_id(value) if isinstance(value, str) else None
@@ -118,7 +133,7 @@ def _bare_doi(value: str) -> str:
     return re.sub(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", "", value.strip(), flags=re.I)
 
 
-def _doi(value: object) -> str | None:
+def clean_doi(value: object) -> str | None:
     """The DOI without resolver prefix; arXiv's own DOIs say nothing the id does not."""
     if not isinstance(value, str):
         return None
@@ -172,7 +187,7 @@ def entry_to_paper(entry: Entry) -> Paper:
         categories=[str(fields.get("primaryclass") or "")],
         submitted=_submitted(fields),
         journal_ref=_venue(fields),
-        doi=_doi(fields.get("doi")),
+        doi=clean_doi(fields.get("doi")),
         code_url=url if _GITHUB_RE.match(url) else None,
     )
 
