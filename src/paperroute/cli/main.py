@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy.exc import OperationalError
 
 from paperroute.cli import backup, digest, doctor, index, ingest, library, papers, rank, runs, users
+from paperroute.cli import mcp as mcp_cli
 from paperroute.cli import search as search_cli
 from paperroute.cli import worker as worker_cli
 from paperroute.cli.console import (
@@ -58,6 +59,7 @@ app.command("trending")(rank.trending)
 app.command("doctor")(doctor.doctor)
 app.command("backup")(backup.backup)
 app.command("restore")(backup.restore)
+app.command("mcp")(mcp_cli.mcp)
 
 
 @app.command()

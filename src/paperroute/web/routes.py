@@ -17,6 +17,7 @@ from paperroute.web import (
     for_you,
     health,
     hf_api,
+    mcp,
     metrics,
     pages,
     search_page,
@@ -31,3 +32,4 @@ def install_routes(app: FastAPI) -> None:
     for module in (health, metrics, hf_api, api, api_recommend, docs, feeds, auth, account, digest_pages, exports,
                    search_page, for_you, pages):  # fmt: skip
         app.include_router(module.router)
+    app.include_router(mcp.make_router())  # its lifespan runs the MCP session manager
