@@ -27,6 +27,7 @@ __all__ = [
     "collections",
     "digest_outbox",
     "dismissals",
+    "feed_tokens",
     "ingest_rejects",
     "ingest_runs",
     "job_leases",
@@ -242,6 +243,23 @@ api_tokens = Table(
     Column("expires_at", DateTime(timezone=True)),  # None: never
     Column("last_used_at", DateTime(timezone=True)),  # to the minute: no write per request
     Column("revoked_at", DateTime(timezone=True)),  # kept, so its 401 can say it was revoked
+)
+
+# Private feed addresses: `/feeds/private/<token>.atom` serves one reader's for-you,
+# follows or private collection to any feed reader. Only the token's hash is kept;
+# deleting the row revokes the address (it answers 404 from then on).
+feed_tokens = Table(
+    "feed_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column(
+        "user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("kind", String(16), nullable=False),  # for-you | following | collection
+    Column("collection_id", Integer, ForeignKey("collections.id", ondelete="CASCADE")),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_used_at", DateTime(timezone=True)),
 )
 
 votes = Table(
