@@ -88,6 +88,10 @@ papers = Table(
     Column("project_url", Text),
     Column("upvotes", Integer),
     Column("github_stars", Integer),
+    # What Hugging Face's daily list says of a paper, kept as it said it; null when it did not.
+    Column("ai_summary", Text),
+    Column("ai_keywords", Text),  # JSON list
+    Column("organization", Text),  # JSON object: the Hub organization it is listed under
     Column("latest_version", Integer),
     Column("content_hash", String(32), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
