@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from fastapi.testclient import TestClient
+
 from paperroute.store.collections import add_paper, create_collection
 from paperroute.store.papers import ids_for_refs
 from paperroute.store.signals import signals_for
@@ -43,6 +45,9 @@ def test_a_visitor_counts_once_a_day_however_often_the_page_is_opened(site: Site
     assert _views(site, "2503.00003") == 1
     other = {"user-agent": "Mozilla/5.0 (Macintosh) Safari/605"}
     site.client.get("/papers/2503.00003", headers=other)
+    assert _views(site, "2503.00003") == 1  # another browser, the same address: the same visitor
+    elsewhere = TestClient(site.client.app, client=("198.51.100.7", 50000))  # the app is running
+    elsewhere.get("/papers/2503.00003", headers=BROWSER)
     site.client.get("/papers/2503.00003", headers={"user-agent": "Googlebot/2.1"})
     site.client.get("/papers/2503.00003.bib", headers={"user-agent": "Mozilla/5.0 Edge"})
     assert _views(site, "2503.00003") == 2  # robots and BibTeX downloads are not views

@@ -4,12 +4,16 @@
              + 1.0 * outside upvotes + 0.5 * ln(1 + GitHub stars)
     score  = points / (age in days + 2) ^ 1.5
 
-Votes and saves are one per account (a second vote is the same vote; a
-paper in three of someone's collections is one save). A save weighs twice a
-vote: it is a decision to come back. Views are distinct visitors a day who
-opened the paper's page, so refreshing counts once; they are cheap to make,
-so they count on a log scale, as do stars (a famous repository should not
-bury every paper without code). Hugging Face upvotes count as votes do.
+Votes and saves are one per reader (a second vote is the same vote; a
+paper in three of someone's collections is one save). A reader is an
+account, except that accounts made in the same hour from one network (an
+IPv4 /24, an IPv6 /64) are one reader: one inbox with plus-tags makes many
+accounts, not many votes. A save weighs twice a vote: it is a decision to
+come back. Views are distinct visitors a day who opened the paper's page (an
+account, or else an address, an IPv6 /64, whatever browser it names), so
+refreshing counts once; they are cheap to make, so they count on a log
+scale, as do stars (a famous repository should not bury every paper without
+code). Hugging Face upvotes count as votes do.
 
 Age is in whole days from the announcement to the day ranked for; the
 offset of 2 keeps a paper of today from dividing by zero, and the power 1.5

@@ -323,7 +323,7 @@ submissions = Table(
 
 # Fixed-window counters for rate limits, shared by every web process.
 # Who looked at a paper's page, once per visitor and day: the trending score's
-# "views". The visitor is a keyed hash (user id, or address and browser), never
+# "views". The visitor is a keyed hash (user id, or address: an IPv6 /64), never
 # the address itself.
 paper_views = Table(
     "paper_views",

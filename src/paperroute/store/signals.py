@@ -7,11 +7,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, String, and_, cast, func, literal, select
 
 from paperroute.store.inserts import insert_many_or_ignore
 from paperroute.store.papers import visible_conditions
-from paperroute.store.schema import collection_papers, collections, paper_views, papers, votes
+from paperroute.store.schema import (
+    collection_papers,
+    collections,
+    paper_views,
+    papers,
+    users,
+    votes,
+)
 
 __all__ = ["PaperSignals", "record_views", "signals_for", "window_signals"]
 
@@ -20,8 +27,8 @@ __all__ = ["PaperSignals", "record_views", "signals_for", "window_signals"]
 class PaperSignals:
     paper_id: int
     announced: dt.date | None
-    votes: int = 0  # accounts that voted (one vote per account)
-    saves: int = 0  # accounts that put it in a collection
+    votes: int = 0  # readers that voted (one vote per account or signup group)
+    saves: int = 0  # readers that put it in a collection (the same)
     views: int = 0  # distinct visitors a day who opened its page
     upvotes: int = 0  # outside: Hugging Face upvotes, as ingested
     stars: int = 0  # outside: GitHub stars of its code, as ingested
@@ -48,21 +55,39 @@ def _counts(conn: Connection, column: Any, table: Any, where: Any) -> dict[int, 
     return {int(paper_id): int(count) for paper_id, count in rows}
 
 
+# One reader: an account, or all the accounts made in one hour from one network
+# (users.signup_group). Accounts without a group (made on the command line, or
+# before groups were recorded) are each their own reader.
+_READER = func.coalesce(users.c.signup_group, literal("user:") + cast(users.c.id, String))
+
+
+def _readers(conn: Connection, paper_id: Any, user_id: Any, source: Any) -> dict[int, int]:
+    """Distinct readers per paper among the (paper, account) pairs of `source`."""
+    pairs = (
+        select(paper_id.label("paper_id"), _READER.label("reader"))
+        .select_from(source)
+        .join(users, users.c.id == user_id)
+        .distinct()
+        .subquery()
+    )
+    return _counts(conn, pairs.c.paper_id, pairs, True)
+
+
 def _signals(conn: Connection, conditions: list[Any]) -> list[PaperSignals]:
     """Three grouped counts over the chosen papers, whatever their number."""
     where = and_(True, *conditions)
     columns = (papers.c.id, papers.c.announced, papers.c.upvotes, papers.c.github_stars)
     rows = conn.execute(select(*columns).where(where)).all()
     chosen = select(papers.c.id).where(where)
-    voters = _counts(conn, votes.c.paper_id, votes, votes.c.paper_id.in_(chosen))
-    savers = (
+    voted = votes.select().where(votes.c.paper_id.in_(chosen)).subquery()
+    voters = _readers(conn, voted.c.paper_id, voted.c.user_id, voted)
+    collected = (
         select(collection_papers.c.paper_id, collections.c.user_id)
         .join(collections, collections.c.id == collection_papers.c.collection_id)
         .where(collection_papers.c.paper_id.in_(chosen))
-        .distinct()
         .subquery()
     )
-    saves = _counts(conn, savers.c.paper_id, savers, True)
+    saves = _readers(conn, collected.c.paper_id, collected.c.user_id, collected)
     viewers = paper_views.c.paper_id
     views = _counts(conn, viewers, paper_views, viewers.in_(chosen))
     found: list[PaperSignals] = []

@@ -31,6 +31,7 @@ __all__ = [
     "hash_token",
     "list_users",
     "mark_visit",
+    "set_signup_network",
     "signing_secret",
     "user_for_api_token",
     "user_for_session",
@@ -93,6 +94,15 @@ def add_user(conn: Connection, email: str, now: dt.datetime, *, is_admin: bool =
     user = get_user_by_email(conn, email)
     assert user is not None
     return user
+
+
+def set_signup_network(conn: Connection, user_id: int, network: str, group: str) -> None:
+    """Where a new account was made from (keyed hashes); set once, never overwritten."""
+    conn.execute(
+        update(users)
+        .where(users.c.id == user_id, users.c.signup_network.is_(None))
+        .values(signup_network=network, signup_group=group)
+    )
 
 
 def list_users(conn: Connection) -> list[User]:

@@ -24,6 +24,7 @@ from paperroute.web.deps import (
     site_secret,
 )
 from paperroute.web.hosts import mail_links_base
+from paperroute.web.networks import note_signup_network
 from paperroute.web.security import SESSION_COOKIE, sign, unsign
 
 __all__ = ["router", "safe_next", "send_mail"]
@@ -151,6 +152,7 @@ def _start_session(
     request: Request, conn: Conn, now: dt.datetime, email: str, next_path: str | None
 ) -> Response:
     user = user_store.add_user(conn, email, now)
+    note_signup_network(request, conn, user, now)  # for trending: see web/networks.py
     session = user_store.create_session(conn, user.id, now, SESSION_TTL)
     conn.commit()
     response = RedirectResponse(safe_next(next_path), status_code=303)

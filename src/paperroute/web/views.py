@@ -11,8 +11,6 @@ few seconds of a popularity signal, never anything a reader made.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import logging
 import re
 import threading
@@ -23,6 +21,7 @@ from sqlalchemy import Engine
 
 from paperroute.store.papers import ids_for_refs
 from paperroute.store.signals import record_views
+from paperroute.web.networks import client_network, keyed_hash
 
 __all__ = ["ViewRecorder", "visitor_key"]
 
@@ -36,14 +35,19 @@ _ROBOT = re.compile(r"bot|crawl|spider|slurp|preview|fetch|monitor|curl|wget|pyt
 
 
 def visitor_key(secret: str, user_id: int | None, address: str, agent: str) -> str | None:
-    """Who viewed, as a keyed hash (the address is never stored); None for a robot."""
+    """Who viewed, as a keyed hash (the address is never stored); None for a robot.
+
+    A visitor is an account, or else an address (an IPv6 /64: one customer's
+    block). The browser's User-Agent only tells robots apart: anyone can send
+    a new one with every request, so it never makes a new visitor.
+    """
     if user_id is not None:
         who = f"user:{user_id}"
     elif not agent or _ROBOT.search(agent):
         return None
     else:
-        who = f"anon:{address}|{agent}"
-    return hmac.new(secret.encode(), who.encode(), hashlib.sha256).hexdigest()[:32]
+        who = f"anon:{client_network(address, ipv4_prefix=32)}"
+    return keyed_hash(secret, "view", who)
 
 
 class ViewRecorder:
