@@ -29,7 +29,15 @@ from paperroute.store import papers as paper_store
 from paperroute.web.api import INDEX_MISSING
 from paperroute.web.deps import Conn, Now, Search, web_link
 
-__all__ = ["FeedFormat", "FeedItem", "FeedSpec", "render_feed", "router"]
+__all__ = [
+    "FeedFormat",
+    "FeedItem",
+    "FeedSpec",
+    "feed_response",
+    "render_feed",
+    "router",
+    "split_feed_name",
+]
 
 # RSS and Atom, not JSON: documented in docs/api.md rather than in the OpenAPI schema.
 router = APIRouter(include_in_schema=False)
@@ -185,7 +193,7 @@ def _format(suffix: str) -> FeedFormat:
     raise HTTPException(404, f"No feed format .{suffix}: feed addresses end in .rss or .atom")
 
 
-def _split(name: str) -> tuple[str, FeedFormat]:
+def split_feed_name(name: str) -> tuple[str, FeedFormat]:
     """`cs.LG.rss` -> ("cs.LG", "rss"); 404 for a name without a known suffix."""
     stem, _, suffix = name.rpartition(".")
     if not stem:
@@ -193,7 +201,7 @@ def _split(name: str) -> tuple[str, FeedFormat]:
     return stem, _format(suffix)
 
 
-def _respond(
+def feed_response(
     request: Request, fmt: FeedFormat, spec: FeedSpec, items: Sequence[FeedItem], now: dt.datetime
 ) -> Response:
     root = _site_root(request)
@@ -227,20 +235,20 @@ def daily_feed(
         f"Papers announced on {when}." if day else "No papers have been announced yet.",
         f"/?date={day.isoformat()}" if date and day else "/",
     )
-    return _respond(request, fmt, spec, items, now)
+    return feed_response(request, fmt, spec, items, now)
 
 
 @router.get("/feeds/c/{name}", response_class=Response)
 def category_feed(request: Request, conn: Conn, now: Now, name: str) -> Response:
     """The newest papers of a category, cross-lists included."""
-    category, fmt = _split(name)
+    category, fmt = split_feed_name(name)
     page = paper_store.list_papers(conn, category=category, limit=CATEGORY_LIMIT)
     spec = FeedSpec(
         f"{SITE_NAME} — {category}",
         f"The newest papers in {category}, cross-lists included.",
         f"/c/{quote(category)}",
     )
-    return _respond(request, fmt, spec, _listed(page), now)
+    return feed_response(request, fmt, spec, _listed(page), now)
 
 
 @router.get("/feeds/search.{suffix}", response_class=Response)
@@ -271,13 +279,13 @@ def search_feed(
         f"The top results of a search for {text}.",
         f"/search?{urlencode(params)}",
     )
-    return _respond(request, fmt, spec, [FeedItem(p) for p in papers], now)
+    return feed_response(request, fmt, spec, [FeedItem(p) for p in papers], now)
 
 
 @router.get("/feeds/collections/{name}", response_class=Response)
 def collection_feed(request: Request, conn: Conn, now: Now, name: str) -> Response:
     """A public collection's papers, most recently added first."""
-    stem, fmt = _split(name)
+    stem, fmt = split_feed_name(name)
     collection = None
     if stem.isascii() and stem.isdigit() and len(stem) < 10:  # within an SQL integer
         collection = collection_store.get_collection(conn, int(stem))
@@ -295,4 +303,4 @@ def collection_feed(request: Request, conn: Conn, now: Now, name: str) -> Respon
         f"Papers in the public collection {collection.name}.",
         f"/collections/{collection.id}",
     )
-    return _respond(request, fmt, spec, items, now)
+    return feed_response(request, fmt, spec, items, now)
