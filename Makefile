@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.runtime-installed
 DEV := $(VENV)/.dev-installed
 
-.PHONY: demo test fuzz lint format bench bench-search bench-web bench-digest bench-recommend bench-cluster clean docs
+.PHONY: demo test fuzz lint format bench bench-search bench-web bench-digest bench-recommend bench-cluster bench-library clean docs
 
 $(RUNTIME): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,3 +60,6 @@ bench-recommend: $(DEV)  ## bench/recommend.py: recommendation quality against a
 
 bench-cluster: $(DEV)  ## bench/cluster.py: 2 nodes + 2 workers on the local PostgreSQL, 54k papers, 60 s of load with a web process and two workers killed -9 mid-job; then SQLite with 2 web processes; nothing lost or doubled
 	$(BIN)/python bench/cluster.py
+
+bench-library: $(DEV)  ## bench/library.py: a 5,000-entry Zotero-like library in BibTeX, RIS and CSL-JSON imported against the 54k corpus
+	$(BIN)/python bench/library.py
