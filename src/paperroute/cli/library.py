@@ -46,7 +46,8 @@ def import_(
                                 collection_name=name)  # fmt: skip
     console.print(
         f"{report.entries:,} entries: {report.matched:,} found here ({report.added:,} new in "
-        f'"{report.collection_name}"), {len(report.unmatched):,} not here (kept as interests)'
+        f'"{report.collection_name}"), {len(report.unmatched):,} not here '
+        f"({report.kept:,} of them new interests)"
         + (f", {len(report.rejected):,} unreadable" if report.rejected else "")
     )
     for entry in report.unmatched:  # every one: the reader may want to submit them

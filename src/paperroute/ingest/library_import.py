@@ -14,7 +14,11 @@ from paperroute.store import collections as collection_store
 from paperroute.store.interests import add_interests
 from paperroute.store.references import match_references
 
-__all__ = ["LibraryImport", "import_library"]
+__all__ = ["MAX_TEXT_INTERESTS", "LibraryImport", "import_library"]
+
+# Entries not here become interests, the newest first, up to this many: enough to say
+# what a reader works on, few enough for the reader model to stay fast.
+MAX_TEXT_INTERESTS = 200
 
 
 @dataclass(slots=True)
@@ -24,7 +28,8 @@ class LibraryImport:
     entries: int = 0
     matched: int = 0
     added: int = 0  # matched papers new to the collection
-    unmatched: list[Paper] = field(default_factory=list[Paper])  # kept as interests
+    unmatched: list[Paper] = field(default_factory=list[Paper])  # every one, for the report
+    kept: int = 0  # of the unmatched, how many became new interests
     rejected: list[Rejected] = field(default_factory=list[Rejected])
 
 
@@ -56,5 +61,6 @@ def import_library(
             continue
         report.matched += 1
         report.added += collection_store.add_paper(conn, collection_id, paper_id, now)
-    add_interests(conn, user_id, now, texts=report.unmatched)
+    newest = sorted(report.unmatched, key=lambda p: p.submitted or dt.date.min, reverse=True)
+    report.kept = add_interests(conn, user_id, now, texts=newest[:MAX_TEXT_INTERESTS])
     return report

@@ -8,11 +8,13 @@ import re
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Path, Request
+from fastapi import APIRouter, File, Form, HTTPException, Path, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from paperroute.domain import Paper
+from paperroute.ingest.library_import import LibraryImport, import_library
 from paperroute.ingest.sources.bibtex import read_bibtex_text
+from paperroute.ingest.sources.library import LibraryFormatError, read_library
 from paperroute.rank.for_you import CandidateCache, ForYou, recommend_for
 from paperroute.store import papers as paper_store
 from paperroute.store.interests import add_interests, list_interests, remove_interest
@@ -20,13 +22,16 @@ from paperroute.store.users import User
 from paperroute.web.deps import Conn, CsrfChecked, Now, SignedIn, check_rate, render
 from paperroute.web.listing import make_entries
 
-__all__ = ["recommendations_for", "router"]
+__all__ = ["LIBRARY_UPLOAD", "MAX_UPLOAD", "recommendations_for", "router"]
 
 router = APIRouter(include_in_schema=False)
 SHOWN = 30
 MAX_PASTE = 200_000  # characters of arXiv ids in one go
 MAX_BIBTEX = 100_000  # characters of BibTeX: some 200 entries, parsed in well under a second
 MAX_ADDED = 200  # papers taken from one paste: a reader's own list, not a library
+LIBRARY_UPLOAD = "/for-you/library"
+MAX_UPLOAD = 10_000_000  # bytes: a library of some 10,000 entries with abstracts
+IMPORTS_PER_USER, IMPORT_WINDOW = 10, dt.timedelta(hours=1)
 # Each post may parse a paste: a reader adds interests a few times, not hundreds.
 POSTS_PER_USER, POST_WINDOW = 30, dt.timedelta(hours=1)
 _BIBTEX_ENTRY = re.compile(r"@\s*[A-Za-z]+\s*[{(]")
@@ -46,7 +51,13 @@ def for_you(request: Request, conn: Conn, user: SignedIn) -> Response:
 
 
 def _page(
-    request: Request, conn: Conn, user: User, error: str | None = None, status: int = 200
+    request: Request,
+    conn: Conn,
+    user: User,
+    error: str | None = None,
+    status: int = 200,
+    *,
+    imported: LibraryImport | None = None,
 ) -> Response:
     found = recommendations_for(request, conn, user.id, SHOWN)
     reasons = [("", html.escape(f.reason)) for f in found]
@@ -55,7 +66,7 @@ def _page(
     context = {"entries": entries, "interests": list_interests(conn, user.id),
                "added": request.query_params.get("added"), "error": error,
                "unknown": request.query_params.get("unknown", ""),
-               "rejected": request.query_params.get("rejected", "")}  # fmt: skip
+               "rejected": request.query_params.get("rejected", ""), "imported": imported}  # fmt: skip
     return render(request, conn, "for_you.html", context, status=status)
 
 
@@ -103,6 +114,32 @@ def add(
     query = {"added": str(added), "unknown": " ".join(r for r in refs if r not in known),
              "rejected": " ".join(rejected)}  # fmt: skip
     return RedirectResponse("/for-you?" + urlencode(query), status_code=303)
+
+
+@router.post(LIBRARY_UPLOAD, dependencies=[CsrfChecked])
+def import_upload(
+    request: Request,
+    conn: Conn,
+    user: SignedIn,
+    now: Now,
+    library: Annotated[UploadFile, File()],
+    collection: Annotated[str, Form(max_length=200)] = "Imported library",
+) -> Response:
+    """A library exported from Zotero, Mendeley, JabRef...: into a collection and interests."""
+    check_rate(conn, now, [(f"library:user:{user.id}", IMPORTS_PER_USER)], IMPORT_WINDOW)
+    data = library.file.read(MAX_UPLOAD + 1)  # spooled to disk by the form parser
+    name = (library.filename or "library")[:100]
+    if len(data) > MAX_UPLOAD:
+        raise HTTPException(413, f"{name} is over {MAX_UPLOAD // 1_000_000} MB: upload it in parts, "
+                            "or ask an admin to run `paperroute library import`")  # fmt: skip
+    try:
+        items = read_library(data, name)
+    except LibraryFormatError as exc:
+        return _page(request, conn, user, str(exc), status=400)
+    title = " ".join(collection.split()) or "Imported library"
+    report = import_library(conn, user.id, items, now, collection_name=title)
+    conn.commit()
+    return _page(request, conn, user, imported=report)
 
 
 @router.post("/for-you/interests/{interest_id}/remove", dependencies=[CsrfChecked])
