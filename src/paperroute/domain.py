@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 __all__ = [
     "Checkpoint",
     "IngestRun",
+    "Organization",
     "Paper",
     "Rejected",
     "RunCounts",
@@ -22,6 +23,16 @@ class Version:
 
     number: int
     date: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Organization:
+    """The Hugging Face organization a paper is listed under, as the Hub names it."""
+
+    name: str
+    fullname: str | None = None
+    avatar: str | None = None  # a web link to its picture
+    hub_id: str | None = None  # the Hub's `_id`
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +62,10 @@ class Paper:
     project_url: str | None = None
     upvotes: int | None = None  # outside popularity signal, e.g. Hugging Face
     github_stars: int | None = None
+    # What Hugging Face's daily list says of it; unknown (None, empty) elsewhere.
+    ai_summary: str | None = None
+    ai_keywords: tuple[str, ...] = ()
+    organization: Organization | None = None
     # Stored key once the paper is in the database (arXiv id or "pr-<hash>").
     key: str | None = None
 
@@ -75,8 +90,8 @@ class Paper:
 
         What a description does not know (None, empty) never erases what is
         known. A description of an older version, or one without versions of
-        a paper whose versions are known, only fills gaps. Popularity signals
-        and links always take the newest value; dates keep the earliest
+        a paper whose versions are known, only fills gaps. Popularity signals,
+        links and Hugging Face's notes always take the newest value they have; dates keep the earliest
         submission/announcement and the latest update.
         """
         authoritative = _newer_by_versions_or_dates(self, newer)
@@ -88,7 +103,7 @@ class Paper:
             if authoritative or not getattr(self, name):
                 changes[name] = value
         for name in _SIGNAL_FIELDS:
-            if getattr(newer, name) is not None:
+            if getattr(newer, name) not in (None, ()):
                 changes[name] = getattr(newer, name)
         versions = {v.number: v for v in self.versions}
         for v in newer.versions:
@@ -122,7 +137,8 @@ def _latest(a: dt.date | None, b: dt.date | None) -> dt.date | None:
 
 
 _CONTENT_FIELDS = ("title", "abstract", "authors", "categories", "comment", "journal_ref", "doi")
-_SIGNAL_FIELDS = ("upvotes", "github_stars", "code_url", "project_url")
+_SIGNAL_FIELDS = ("upvotes", "github_stars", "code_url", "project_url", "ai_summary",
+                  "ai_keywords", "organization")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,9 @@ import html
 import re
 import unicodedata
 from collections.abc import Iterable
+from typing import cast
 
-from paperroute.domain import Paper, Version
+from paperroute.domain import Organization, Paper, Version
 from paperroute.ingest.markup import strip_tags
 
 __all__ = [
@@ -29,6 +30,8 @@ MAX_AUTHORS = 5_000
 MAX_AUTHOR_NAME = 300
 MAX_SHORT_FIELD = 2_000  # comment, journal-ref, DOI, links
 MAX_CATEGORY = 40  # the longest real one, cond-mat.dis-nn, has 17 characters
+MAX_AI_SUMMARY = 5_000  # the Hub's are a sentence or two
+MAX_KEYWORDS, MAX_KEYWORD = 50, 200
 
 
 class RecordError(ValueError):
@@ -258,6 +261,35 @@ def find_links(*texts: str | None) -> tuple[str | None, str | None]:
     return code, project
 
 
+def _note(value: object, limit: int) -> str | None:
+    """Plain text of at most `limit` characters, or None."""
+    if not isinstance(value, str):
+        return None
+    text = clean_text(value, latex=False)
+    return text if text and len(text) <= limit else None
+
+
+def _keywords(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        return ()
+    found = (_note(v, MAX_KEYWORD) for v in cast(list[object], value)[:MAX_KEYWORDS])
+    return tuple(dict.fromkeys(k for k in found if k))
+
+
+def _organization(value: object) -> Organization | None:
+    """The Hub's organization object ({"_id", "name", "fullname", "avatar"}), if it names one."""
+    if not isinstance(value, dict):
+        return None
+    fields = cast(dict[str, object], value)
+    name = _note(fields.get("name"), MAX_AUTHOR_NAME)
+    if name is None:
+        return None
+    avatar = _note(fields.get("avatar") or fields.get("avatarUrl"), MAX_SHORT_FIELD)
+    return Organization(name=name, fullname=_note(fields.get("fullname"), MAX_AUTHOR_NAME),
+                        avatar=_url(avatar, "organization avatar"),
+                        hub_id=_note(fields.get("_id"), 64))  # fmt: skip
+
+
 def _count(value: object) -> int | None:
     """A popularity count, or None when it is not a plausible one."""
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31:
@@ -284,8 +316,15 @@ def build_paper(
     project_url: object = None,
     upvotes: object = None,
     github_stars: object = None,
+    ai_summary: object = None,
+    ai_keywords: object = None,
+    organization: object = None,
 ) -> Paper:
-    """Validate and clean one record; raise RecordError naming what is wrong."""
+    """Validate and clean one record; raise RecordError naming what is wrong.
+
+    Hugging Face's notes (`ai_summary`, `ai_keywords`, `organization`) are extras:
+    one that is malformed or oversized is left out, the paper is kept.
+    """
     if not isinstance(title, str):
         raise RecordError("missing title")
     clean_title = clean_text(title)
@@ -330,4 +369,7 @@ def build_paper(
         project_url=_url(project_url, "project link") or found_project,
         upvotes=_count(upvotes),
         github_stars=_count(github_stars),
+        ai_summary=_note(ai_summary, MAX_AI_SUMMARY),
+        ai_keywords=_keywords(ai_keywords),
+        organization=_organization(organization),
     )

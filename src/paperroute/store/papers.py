@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Row, and_, delete, func, insert, or_, select, update
 
-from paperroute.domain import Paper, RunCounts, Version
+from paperroute.domain import Organization, Paper, RunCounts, Version
 from paperroute.store.schema import (
     as_utc,
     collection_papers,
@@ -67,9 +67,34 @@ def paper_hash(paper: Paper) -> str:
     data = orjson.dumps(
         [p.arxiv_id, p.title, p.abstract, p.authors, p.categories, p.versions, p.submitted,
          p.updated, p.announced, p.comment, p.journal_ref, p.doi, p.code_url, p.project_url,
-         p.upvotes, p.github_stars]
+         p.upvotes, p.github_stars, *_hub_notes(p)]
     )  # fmt: skip
     return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _hub_notes(paper: Paper) -> list[object]:
+    """Hugging Face's notes for the hash, only when there are some: so the hash of a
+    paper without them is what it was before they were kept."""
+    p = paper
+    return (
+        [p.ai_summary, p.ai_keywords, p.organization]
+        if p.ai_summary or p.ai_keywords or p.organization
+        else []
+    )
+
+
+def _organization_json(org: Organization | None) -> str | None:
+    if org is None:
+        return None
+    return orjson.dumps({"name": org.name, "fullname": org.fullname, "avatar": org.avatar,
+                         "_id": org.hub_id}).decode()  # fmt: skip
+
+
+def _organization(text: str | None) -> Organization | None:
+    if not text:
+        return None
+    data = orjson.loads(text)
+    return Organization(data["name"], data.get("fullname"), data.get("avatar"), data.get("_id"))
 
 
 def _dedupe(batch: Iterable[Paper]) -> list[Paper]:
@@ -286,6 +311,9 @@ def _paper_row(paper: Paper, now: dt.datetime, content_hash: str) -> dict[str, A
         "project_url": paper.project_url,
         "upvotes": paper.upvotes,
         "github_stars": paper.github_stars,
+        "ai_summary": paper.ai_summary,
+        "ai_keywords": orjson.dumps(paper.ai_keywords).decode() if paper.ai_keywords else None,
+        "organization": _organization_json(paper.organization),
         "latest_version": paper.latest_version,
         "content_hash": content_hash,
         "changed_at": now,
@@ -312,6 +340,9 @@ def _row_to_paper(row: Row[Any], versions: Sequence[Version] = ()) -> Paper:
         project_url=row.project_url,
         upvotes=row.upvotes,
         github_stars=row.github_stars,
+        ai_summary=row.ai_summary,
+        ai_keywords=tuple(orjson.loads(row.ai_keywords)) if row.ai_keywords else (),
+        organization=_organization(row.organization),
     )
 
 

@@ -115,6 +115,17 @@ class HfUser(BaseModel):
     isPro: bool = False
 
 
+class HfOrganization(BaseModel):
+    """The Hub organization a paper is listed under, as the Hub's daily list named it."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: str | None = Field(default=None, alias="_id")
+    name: str
+    fullname: str | None = None
+    avatar: str | None = None
+
+
 class HfPaper(BaseModel):
     """A paper as the Hub's `/api/papers/{id}` describes it."""
 
@@ -131,6 +142,10 @@ class HfPaper(BaseModel):
     githubRepo: str | None = Field(default=None, description="The code repository (usually GitHub)")
     githubStars: int | None = None
     projectPage: str | None = None
+    # Hugging Face's notes, when its daily list had them for this paper: never made up here.
+    ai_summary: str | None = Field(default=None, description="Hugging Face's summary")
+    ai_keywords: list[str] | None = Field(default=None, description="Hugging Face's keywords")
+    organization: HfOrganization | None = None
 
 
 class HfDailyItem(BaseModel):
@@ -144,6 +159,7 @@ class HfDailyItem(BaseModel):
     numComments: int
     submittedBy: HfUser
     isAuthorParticipating: bool
+    organization: HfOrganization | None = None
 
 
 # --- paperroute's own API (/api/v1) ---------------------------------------------

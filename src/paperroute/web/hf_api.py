@@ -20,7 +20,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 
-from paperroute.domain import Paper
+from paperroute.domain import Organization, Paper
 from paperroute.index.sync import IndexMissing
 from paperroute.rank.trending import listing as ranked_listing
 from paperroute.store import papers as paper_store
@@ -29,6 +29,7 @@ from paperroute.web.api import INDEX_MISSING, MAX_ID_CHARS, PaperId, find_paper
 from paperroute.web.api_models import (
     HfAuthor,
     HfDailyItem,
+    HfOrganization,
     HfPaper,
     HfUser,
     error_responses,
@@ -87,13 +88,24 @@ def hf_paper(paper: Paper, votes: int) -> HfPaper:
         discussionId=_object_id("discussion", key),
         numComments=0,
     )
-    # Like the Hub, leave out the links a paper does not have (not null).
+    # Like the Hub, leave out what a paper does not have (not null).
     optional = {
         "githubRepo": web_link(paper.code_url),
         "githubStars": paper.github_stars,
         "projectPage": web_link(paper.project_url),
+        "ai_summary": paper.ai_summary,
+        "ai_keywords": list(paper.ai_keywords) or None,
+        "organization": _organization(paper.organization),
     }
     return described.model_copy(update={k: v for k, v in optional.items() if v is not None})
+
+
+def _organization(org: Organization | None) -> HfOrganization | None:
+    if org is None:
+        return None
+    known = {"_id": org.hub_id, "name": org.name, "fullname": org.fullname, "avatar": org.avatar}
+    # Validated, then its unset fields left out of the answer like the paper's.
+    return HfOrganization.model_validate({k: v for k, v in known.items() if v is not None})
 
 
 def hf_item(paper: Paper, votes: int) -> HfDailyItem:
@@ -108,6 +120,7 @@ def hf_item(paper: Paper, votes: int) -> HfDailyItem:
         numComments=0,
         submittedBy=SUBMITTER,
         isAuthorParticipating=False,
+        **({"organization": inner.organization} if inner.organization else {}),
     )
 
 

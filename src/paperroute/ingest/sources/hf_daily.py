@@ -72,6 +72,9 @@ def item_to_paper(item: object, day: dt.date) -> Paper:
         github_stars=fields.get("githubStars"),
         code_url=fields.get("githubRepo"),
         project_url=fields.get("projectPage"),
+        ai_summary=fields.get("ai_summary"),
+        ai_keywords=fields.get("ai_keywords"),
+        organization=fields.get("organization") or record.get("organization"),
     )
 
 
