@@ -34,7 +34,8 @@ def test_a_backup_restores_what_it_held(invoke: Invoke, engine: Engine, tmp_path
     engine.dispose()  # the site and workers are stopped for a restore
     assert "Restored from" in invoke("restore", str(target), "--yes").output
     assert _counts(engine) == before
-    invoke("doctor")  # the schema is current and the database answers
+    # The schema is current and the database answers (the site address is checked too).
+    invoke("doctor", env={"PAPERROUTE_BASE_URL": "https://papers.example.org"})
 
     junk = tmp_path / "junk.bin"
     junk.write_bytes(b"not a backup at all")

@@ -46,7 +46,7 @@ def test_follow_takes_in_new_papers_and_stops_on_ctrl_c(
         assert "3 papers in the database, 3 in the index" in checked, checked
         assert "0 papers changed in the database since (its lag)" in checked, checked
         assert "last sync: never" not in checked and " s ago)" in checked, checked
-        doctor = invoke("doctor").output
+        doctor = invoke("doctor", env={"PAPERROUTE_BASE_URL": "https://papers.example.org"}).output
         assert re.search(r"search index\s*│ ok .*\(last sync \d+ s ago\)", doctor), doctor
         follower.send_signal(signal.SIGINT)
         output = follower.communicate(timeout=30)[0]
