@@ -120,3 +120,25 @@ def test_implausible_ids_and_categories_are_refused_before_the_database() -> Non
     assert parse_arxiv_id("math.GT/0309136") == ("math.GT/0309136", None)
     paper = build_paper(source="t", title="T", categories=["cs." + "X" * 80, "cs.LG"])
     assert paper.categories == ("cs.LG",)
+
+
+def test_hugging_face_notes_are_kept_clean_or_left_out_never_rejecting_the_paper() -> None:
+    kept = build_paper(
+        source="hf-daily", title="T", arxiv_id="2503.11731",
+        ai_summary="  A &amp; B  ", ai_keywords=["LiDAR", " LiDAR ", 3, "", "NeRF"],
+        organization={"_id": "5e6a", "name": "nvidia", "fullname": "NVIDIA",
+                      "avatar": "https://example.org/a.png"},
+    )  # fmt: skip
+    assert kept.ai_summary == "A & B" and kept.ai_keywords == ("LiDAR", "NeRF")
+    assert kept.organization is not None and kept.organization.fullname == "NVIDIA"
+    assert kept.organization.avatar == "https://example.org/a.png"
+    odd = build_paper(
+        source="hf-daily", title="T", arxiv_id="2503.11731",
+        ai_summary="x" * 6000, ai_keywords="LiDAR",
+        organization={"name": "o", "avatar": "javascript:alert(1)", "fullname": ["x"]},
+    )  # fmt: skip
+    assert odd.ai_summary is None and odd.ai_keywords == ()
+    assert odd.organization is not None and odd.organization.name == "o"
+    assert odd.organization.avatar is None and odd.organization.fullname is None
+    for nameless in ({"fullname": "No name"}, {"name": 5}, "nvidia", None):
+        assert build_paper(source="t", title="T", organization=nameless).organization is None
