@@ -17,7 +17,9 @@ from paperroute.rank.for_you import CandidateCache
 from paperroute.search.live import LiveSearch
 from paperroute.store.db import check_schema, make_engine
 from paperroute.web import errors
+from paperroute.web.for_you import LIBRARY_UPLOAD, MAX_UPLOAD
 from paperroute.web.hosts import TrustedHosts, allowed_hosts
+from paperroute.web.limits import RequestLimits
 from paperroute.web.metrics import RequestTimer, observe_search
 from paperroute.web.page_cache import PageCache
 from paperroute.web.routes import install_routes
@@ -74,6 +76,9 @@ def create_app(
     app.state.candidates = CandidateCache(model)  # for-you reads the vectors stored for it
     errors.install(app)
     install_routes(app)
+    # A library upload is the one body that may be larger than a form.
+    uploads = {LIBRARY_UPLOAD: MAX_UPLOAD + 100_000}
+    app.add_middleware(RequestLimits, max_body=settings.max_body_bytes, larger=uploads)
     app.add_middleware(SecurityHeaders, secure_cookies=settings.secure_cookies)
     app.add_middleware(TrustedHosts, hosts=allowed_hosts(settings))
     app.add_middleware(RequestTimer)  # outermost: its time includes every other middleware

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import PositiveFloat, field_validator
+from pydantic import PositiveFloat, PositiveInt, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from paperroute.worker import DEFAULT_SCHEDULE, LEASE, ScheduledJob
@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     # Set by `paperroute serve` for its workers: the address it listens on.
     listen_url: str | None = None
     secure_cookies: bool = False  # set when served over HTTPS
+    # Bytes a request body may have (forms, API bodies); a longer one is refused unread.
+    max_body_bytes: PositiveInt = 1_000_000
     # Outgoing mail (sign-in links, digests). Without a host, mails are written
     # to the server log instead: enough for one person on a laptop.
     smtp_host: str | None = None

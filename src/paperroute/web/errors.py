@@ -12,7 +12,7 @@ from starlette.routing import Match, Mount
 
 from paperroute.web.deps import templates
 
-__all__ = ["install", "wants_json"]
+__all__ = ["error_response", "install", "wants_json"]
 
 TITLES = {
     400: "Bad request",
@@ -20,6 +20,7 @@ TITLES = {
     403: "Not allowed",
     404: "Not found",
     405: "Not allowed",
+    413: "Too large",
     422: "Bad request",
     429: "Slow down",
     503: "Not available yet",
@@ -30,6 +31,13 @@ def wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or "application/json" in request.headers.get(
         "accept", ""
     )
+
+
+def error_response(
+    request: Request, status: int, detail: str, headers: dict[str, str] | None = None
+) -> Response:
+    """The error as JSON (API, script) or as a page, for what answers outside the routes."""
+    return _page(request, status, detail, headers)
 
 
 def _page(request: Request, status: int, detail: str, headers: dict[str, str] | None) -> Response:
