@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
+from functools import cache
 from typing import Any
 
 import anyio.to_thread
 from fastapi import APIRouter, FastAPI, HTTPException
-from mcp.server.mcpserver import Context
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from sqlalchemy import Engine
@@ -82,12 +83,19 @@ class _Endpoint:
         )
 
 
-def make_router() -> APIRouter:
-    """The /mcp route, with the MCP server's session manager run by the app's lifespan.
+@cache
+def _server() -> MCPServer[Any]:
+    # One per process: its tools take everything app-specific from the request.
+    return build_server(_caller_of)
 
-    A new server per app: a session manager runs once, and tests make many apps.
+
+def make_router() -> APIRouter:
+    """The /mcp route, with an MCP session manager run by the app's lifespan.
+
+    A new manager per app (a manager runs once, and tests make many apps); the server
+    behind them is built once, which takes longer.
     """
-    server = build_server(_caller_of)
+    server = _server()
     # The site's TrustedHosts middleware has checked the Host already; a Bearer token is
     # not sent by browsers on their own, so another site's page cannot call with it.
     server.streamable_http_app(
