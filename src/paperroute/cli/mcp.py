@@ -11,7 +11,6 @@ from paperroute.cli.console import UserError, open_store, settings
 from paperroute.index.embed import embedder_name, load_embedder
 from paperroute.logs import configure_logging
 from paperroute.mailer import valid_email
-from paperroute.mcp_server import Caller, PaperTools, build_server
 from paperroute.rank.for_you import CandidateCache
 from paperroute.search.live import LiveSearch
 from paperroute.store import users as user_store
@@ -37,6 +36,9 @@ def mcp(
 
     Example: [bold]paperroute mcp --user ada@example.org[/]
     """
+    # The SDK takes a second or two to import: only this command pays for it.
+    from paperroute.mcp_server import Caller, PaperTools, build_server
+
     current = settings()
     configure_logging(current.log_format, current.log_level)  # to stderr: stdout is the protocol
     with open_store(current) as engine:
