@@ -15,11 +15,15 @@ from paperroute.config import Settings
 from paperroute.index.embed import load_embedder
 from paperroute.index.sync import rebuild_index
 from paperroute.ingest.normalize import build_paper
+from paperroute.mcp_server import Caller, PaperTools, build_server
+from paperroute.rank.for_you import CandidateCache
+from paperroute.search.live import LiveSearch
 from paperroute.store import users as user_store
 from paperroute.store import votes as vote_store
 from paperroute.store.db import make_engine
 from paperroute.store.papers import ids_for_refs, upsert_papers
 from tests.cli.conftest import Invoke
+from tests.support import WordHashEmbedder
 
 NOW = dt.datetime(2026, 3, 20, 12, tzinfo=dt.UTC)
 PAPERS = [
@@ -102,8 +106,19 @@ def test_an_assistant_searches_and_reads_papers_over_stdio(corpus: dict[str, str
     assert mine.structured_content["papers"][0]["paper"]["arxiv_id"] == "2603.00003"
 
 
-def test_without_a_reader_for_you_says_how_to_name_one(corpus: dict[str, str]) -> None:
-    (mine,) = over_stdio(corpus, calls=[("for_you", {})])
+def test_without_a_reader_for_you_says_how_to_name_one(db_url: str, tmp_path: Path) -> None:
+    # In process (the client can hold a server itself): nothing but the tools is in question.
+    engine = make_engine(db_url)
+    search = LiveSearch(engine, tmp_path / "index", WordHashEmbedder)
+    tools = PaperTools(engine, search, CandidateCache("none"), None, lambda: NOW)
+    server = build_server(lambda _: Caller(tools, None))
+
+    async def run() -> Any:
+        async with Client(server) as client:
+            return await client.call_tool("for_you", {})
+
+    mine = anyio.run(run)
+    engine.dispose()
     assert mine.is_error and "paperroute mcp --user EMAIL" in mine.content[0].text
 
 
