@@ -131,6 +131,11 @@ def test_without_a_valid_token_the_answer_is_401_before_any_mcp(site: Site) -> N
         assert reason in answer.json()["error"], headers
         assert "mcp-session-id" not in answer.headers
     assert httpx.get(f"{site.url}/mcp", headers=accept).status_code == 401
+    # With a token: stateless, so a GET (a stream of server messages) is refused at once.
+    token = {"authorization": f"Bearer {site.token}", "accept": "text/event-stream"}
+    for method in ("GET", "DELETE"):
+        refused = httpx.request(method, f"{site.url}/mcp", headers=token, timeout=10)
+        assert refused.status_code == 405 and refused.headers["allow"] == "POST"
 
     async def without_token() -> None:
         async with Client(f"{site.url}/mcp") as client:

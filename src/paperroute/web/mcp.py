@@ -78,6 +78,14 @@ class _Endpoint:
             )
             await refused(scope, receive, send)
             return
+        if scope["method"] != "POST":
+            # Stateless: no stream of server messages to GET, no session to DELETE. An
+            # open GET would only hold a connection until the client gives up.
+            message = "this MCP server answers each POST on its own: there is no stream to open"
+            await JSONResponse({"error": message}, 405, headers={"allow": "POST"})(
+                scope, receive, send
+            )
+            return
         await self.manager.handle_request(
             {**scope, _CALLER: Caller(_tools(app), found)}, receive, send
         )
