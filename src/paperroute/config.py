@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     arxiv_oai_url: str = "https://oaipmh.arxiv.org"
     arxiv_rss_url: str = "https://rss.arxiv.org"
     hf_url: str = "https://huggingface.co"
+    zotero_url: str = "https://api.zotero.org"  # the Zotero Web API (v3)
     embedder: str = "minilm"  # or st:/path/to/model, model2vec:/path/to/model
     request_delay: float = 3.0
     request_timeout: float = 30.0

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from tests.cli.conftest import Invoke
 from tests.conftest import FIXTURES
+from tests.test_zotero import KEY, FakeZotero, library, zotero
+
+__all__ = ["library", "zotero"]  # fixtures, for the Zotero commands
 
 
 def test_import_files_the_papers_and_lists_what_is_not_here(invoke: Invoke) -> None:
@@ -31,3 +34,19 @@ def test_mistakes_get_a_sentence_not_a_traceback(invoke: Invoke) -> None:
     out = invoke("library", "import", str(FIXTURES / "papers-tiny.jsonl"), "--user", "a@b.org",
                  expect=1).output  # fmt: skip
     assert "Traceback" not in out
+
+
+def test_the_commands_push_and_pull(
+    invoke: Invoke, zotero: tuple[FakeZotero, str], library: tuple[int, int]
+) -> None:
+    _, url = zotero
+    env = {"PAPERROUTE_ZOTERO_URL": url, "PAPERROUTE_ZOTERO_KEY": KEY}
+    out = invoke("library", "zotero-push", "--user", "ada@example.org",
+                 "--collection", "Reading list", env=env).output  # fmt: skip
+    assert '2 papers sent to Zotero "Reading list"' in out
+    out = invoke("library", "zotero-pull", "--user", "ada@example.org", "--from", "Reading list",
+                 "--into", "Back again", env=env).output  # fmt: skip
+    assert "2 entries: 2 found here" in out
+    bad = invoke("library", "zotero-push", "--user", "ada@example.org", "--collection", "Nope",
+                 env=env, expect=1).output  # fmt: skip
+    assert "has no collection 'Nope'" in bad

@@ -6,12 +6,17 @@ import datetime as dt
 from pathlib import Path
 
 import typer
+from sqlalchemy import Connection
 
-from paperroute.cli.console import UserError, console, open_store
-from paperroute.ingest.library_import import import_library
+from paperroute.cli.console import UserError, console, open_store, settings
+from paperroute.ingest.library_import import LibraryImport, import_library
 from paperroute.ingest.sources.library import LibraryFormatError, read_library_file
+from paperroute.ingest.zotero_sync import pull_collection, push_collection
 from paperroute.mailer import valid_email
+from paperroute.store import collections as collection_store
 from paperroute.store import users as user_store
+from paperroute.store.users import User
+from paperroute.zotero import ZoteroClient, ZoteroError
 
 __all__ = ["app"]
 
@@ -44,6 +49,10 @@ def import_(
             raise UserError(f"there is no user {address}: add one with `paperroute user add`")
         report = import_library(conn, reader.id, items, dt.datetime.now(dt.UTC),
                                 collection_name=name)  # fmt: skip
+    _print_report(report)
+
+
+def _print_report(report: LibraryImport) -> None:
     console.print(
         f"{report.entries:,} entries: {report.matched:,} found here ({report.added:,} new in "
         f'"{report.collection_name}"), {len(report.unmatched):,} not here '
@@ -54,3 +63,74 @@ def import_(
         console.print(f"  not here: {entry.title}", markup=False, highlight=False)
     for rejected in report.rejected:
         console.print(f"  unreadable: {rejected.location}: {rejected.reason}", markup=False)
+
+
+def _zotero(key: str) -> ZoteroClient:
+    try:
+        return ZoteroClient(key, base_url=settings().zotero_url)
+    except ZoteroError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _reader(conn: Connection, user: str) -> User:
+    address = valid_email(user)
+    found = user_store.get_user_by_email(conn, address) if address else None
+    if found is None:
+        raise UserError(f"there is no user {user!r}: add one with `paperroute user add`")
+    return found
+
+
+KEY_HELP = "The reader's Zotero API key (zotero.org/settings/keys); or PAPERROUTE_ZOTERO_KEY."
+
+
+@app.command("zotero-push")
+def zotero_push(
+    user: str = typer.Option(..., "--user", help="The reader's email address."),
+    collection: str = typer.Option(..., help="The reader's collection to send."),
+    to: str = typer.Option(
+        "", help="The Zotero collection (made if missing); default: the same name."
+    ),
+    key: str = typer.Option(..., envvar="PAPERROUTE_ZOTERO_KEY", help=KEY_HELP),
+) -> None:
+    """Send a collection to Zotero; papers already in the Zotero collection are not sent again.
+
+    Example: [bold]paperroute library zotero-push --user ada@example.org --collection "Reading list" --key ...[/]
+    """
+    client = _zotero(key)
+    try:
+        with open_store() as engine, engine.connect() as conn:
+            reader = _reader(conn, user)
+            own = {c.name: c.id for c in collection_store.list_collections(conn, reader.id)}
+            if collection not in own:
+                raise UserError(f"{reader.email} has no collection {collection!r}")
+            report = push_collection(conn, client, own[collection], to or collection)
+    except ZoteroError as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        client.close()
+    console.print(f'{report.sent:,} papers sent to Zotero "{report.zotero_collection}" '
+                  f"({report.already_there:,} were there already)")  # fmt: skip
+
+
+@app.command("zotero-pull")
+def zotero_pull(
+    user: str = typer.Option(..., "--user", help="The reader's email address."),
+    from_: str = typer.Option(..., "--from", help="The Zotero collection to bring in."),
+    into: str = typer.Option("", help="The collection here; default: the same name."),
+    key: str = typer.Option(..., envvar="PAPERROUTE_ZOTERO_KEY", help=KEY_HELP),
+) -> None:
+    """Bring a Zotero collection in, as `library import` does with a file.
+
+    Example: [bold]paperroute library zotero-pull --user ada@example.org --from "To read" --key ...[/]
+    """
+    client = _zotero(key)
+    try:
+        with open_store() as engine, engine.begin() as conn:
+            reader = _reader(conn, user)
+            report = pull_collection(conn, client, reader.id, from_, dt.datetime.now(dt.UTC),
+                                     into=into or from_)  # fmt: skip
+    except ZoteroError as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        client.close()
+    _print_report(report)
