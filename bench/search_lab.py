@@ -169,9 +169,7 @@ def shared(embedder: MiniLMOnnx, texts: Sequence[str]) -> tuple[np.ndarray, np.n
 
 def tails(embedder: MiniLMOnnx, texts: Sequence[str], window: int, stride: int):
     """Windows after the first (which `whole` already has), with their owners."""
-    vectors, owners = embedder.embed_passages(texts, window=window, stride=stride)
-    first = np.r_[True, owners[1:] != owners[:-1]]
-    return vectors[~first], owners[~first]
+    return embedder.embed_passages(texts, window=window, stride=stride, first=False)
 
 
 class Vectors:
@@ -338,6 +336,9 @@ class Lab:
 def lexical_recipes(lab: Lab) -> dict[str, Run]:
     lucene = STOP_WORDS
     found = {"plain-bm25": lab.lexical("one", stop="lucene")}
+    found["one field + title x0.3, stop lucene (chosen)"] = lab.lexical(
+        "body+title", boost=0.3, drop=lucene
+    )
     found["today (title x2, abstract)"] = lab.lexical("two", boost=2.0)
     for boost in (1.0, 1.5):
         found[f"fields title x{boost:g}, stop lucene"] = lab.lexical(
@@ -355,43 +356,50 @@ def lexical_recipes(lab: Lab) -> dict[str, Run]:
     return found
 
 
-def semantic_recipes(lab: Lab, lexical: Run) -> dict[str, Run]:
+def semantic_recipes(lab: Lab, lexical: Run, extra: bool) -> dict[str, Run]:
     plain = lab.query_vectors(long=False)
     long = lab.query_vectors(long=True)
     found = {"plain-semantic": lab.dense(lab.cosine(plain))}
     found["long queries as passages"] = lab.dense(lab.cosine(long))
-    found["passages max-sim"] = lab.dense(lab.cosine(plain, tails=True))
-    found["passages + long queries"] = lab.dense(lab.cosine(long, tails=True))
-    for weight in (0.1, 0.3):
-        found[f"title vector x{weight}"] = lab.dense(lab.cosine(long, title=weight))
+    if extra:  # more vectors per paper: the costly recipes
+        found["passages max-sim"] = lab.dense(lab.cosine(plain, tails=True))
+        found["passages + long queries"] = lab.dense(lab.cosine(long, tails=True))
+        for weight in (0.1, 0.3):
+            found[f"title vector x{weight}"] = lab.dense(lab.cosine(long, title=weight))
     first = found["long queries as passages"]
     for k, beta in ((3, 0.5), (5, 0.5), (10, 0.5), (5, 1.0)):
         moved = lab.rocchio(long, first, k, beta)
         found[f"rocchio k={k} b={beta} (own)"] = lab.dense(lab.cosine(moved))
     fused = rrf([lexical, first])
-    for k, beta in ((5, 0.5), (10, 0.5), (5, 1.0), (10, 1.0)):
+    for k, beta in ((3, 1.0), (5, 0.5), (10, 0.5), (5, 1.0), (10, 1.0), (5, 2.0)):
         moved = lab.rocchio(long, fused, k, beta)
         found[f"rocchio k={k} b={beta} (from rrf)"] = lab.dense(lab.cosine(moved))
     return found
 
 
-def fusion_recipes(lexical: Run, semantic: Run) -> dict[str, Run]:
+def fusion_recipes(lexical: Run, semantics: dict[str, Run]) -> dict[str, Run]:
     found = {}
-    for k in (10, 30, 60, 100):
-        found[f"rrf k={k}"] = rrf([lexical, semantic], k=k)
-    for w in (0.6, 0.8):
-        found[f"rrf k=60 lexical x{w}"] = rrf([lexical, semantic], 60, [w, 1.0])
-    for how in ("minmax", "zscore", "max"):
-        for alpha in (0.3, 0.5, 0.7):
-            found[f"convex {how} a={alpha}"] = convex(lexical, semantic, alpha, how)
+    for name, semantic in semantics.items():
+        for k in (10, 30, 60):
+            found[f"rrf k={k} | {name}"] = rrf([lexical, semantic], k=k)
+        for w in (0.8, 1.25):
+            found[f"rrf k=60 lexical x{w} | {name}"] = rrf([lexical, semantic], 60, [w, 1.0])
+        for how in ("minmax", "max"):
+            for alpha in (0.3, 0.4, 0.5):
+                found[f"convex {how} a={alpha} | {name}"] = convex(lexical, semantic, alpha, how)
     return found
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sets", default=",".join(SETS))
-    parser.add_argument("--lexical", default="one field, title x1, stop lucene")
-    parser.add_argument("--semantic", default="long queries as passages")
+    parser.add_argument("--lexical", default="one field + title x0.3, stop lucene (chosen)")
+    parser.add_argument(
+        "--semantic",
+        default="long queries as passages,rocchio k=5 b=0.5 (from rrf),rocchio k=5 b=1.0 (from rrf)",
+    )
+    parser.add_argument("--extra", action=argparse.BooleanOptionalAction, default=True,
+                        help="passages and title vectors (costly to embed)")  # fmt: skip
     args = parser.parse_args()
     embedder = MiniLMOnnx()
     table: dict[str, dict[str, float]] = {}
@@ -402,10 +410,9 @@ def main() -> None:
             lab = Lab(name, data, embedder, Path(work))
             runs = lexical_recipes(lab)
             lexical = runs[args.lexical]
-            runs |= semantic_recipes(lab, lexical)
-            semantic = runs[args.semantic]
+            runs |= semantic_recipes(lab, lexical, args.extra)
             runs["plain-rrf"] = rrf([runs["plain-bm25"], runs["plain-semantic"]])
-            runs |= fusion_recipes(lexical, semantic)
+            runs |= fusion_recipes(lexical, {s: runs[s] for s in args.semantic.split(",")})
             per_set[name] = {label: score(run, data) for label, run in runs.items()}
             for label, values in per_set[name].items():
                 table.setdefault(label, {})[name] = values["ndcg@10"]

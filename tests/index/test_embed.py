@@ -84,3 +84,16 @@ def test_a_local_model2vec_folder_can_be_configured(tmp_path: Path) -> None:
     assert model.dim == 16 and vectors.shape == (3, 16)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert np.allclose(vectors[0], vectors[1]) and not np.allclose(vectors[0], vectors[2])
+
+
+def test_passages_cover_a_long_text_in_overlapping_windows(minilm: MiniLMOnnx) -> None:
+    assert embed.passage_starts(100, 254, 127) == [0]
+    assert embed.passage_starts(300, 254, 127) == [0, 46]
+    assert embed.passage_starts(600, 254, 127) == [0, 127, 254, 346]
+    short, long = "Graph networks for molecules.", "Robots learn to walk. " * 120
+    vectors, owners = minilm.embed_passages([short, long])
+    assert owners.tolist()[0] == 0 and set(owners.tolist()[1:]) == {1} and len(owners) > 2
+    # A text that fits one window gives the vector `embed` gives it; the first
+    # window of a long one is the truncated text `embed` sees.
+    assert np.allclose(vectors[0], minilm.embed([short])[0], atol=1e-6)
+    assert np.allclose(vectors[1], minilm.embed([long])[0], atol=1e-6)

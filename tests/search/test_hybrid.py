@@ -27,3 +27,14 @@ def test_convex_normalises_each_list_and_weights_them() -> None:
 def test_empty_and_single_item_lists() -> None:
     assert fuse_convex(([], []), ([], [])) == ([], [])
     assert fuse_convex(([5], [1.0]), ([], []))[0] == [5]
+
+
+def test_convex_by_best_score_keeps_close_scores_close() -> None:
+    lexical = ([1, 2], [10.0, 5.0])
+    semantic = ([2, 1], [0.8, 0.76])
+    ids, scores = fuse_convex(lexical, semantic, alpha=0.5, normalise="max")
+    assert dict(zip(ids, scores, strict=True)) == pytest.approx(
+        {1: 0.5 * 1.0 + 0.5 * 0.95, 2: 0.5 * 0.5 + 0.5 * 1.0}
+    )
+    # min-max would have put the semantic list's two papers a whole unit apart
+    assert fuse_convex(lexical, semantic, alpha=0.5)[0] == [1, 2]

@@ -158,16 +158,22 @@ class MiniLMOnnx:
         return self._embed_pieces([p[: MAX_TOKENS - 2] for p in self._pieces(texts)])
 
     def embed_passages(
-        self, texts: Sequence[str], *, window: int = MAX_TOKENS, stride: int = MAX_TOKENS // 2
+        self,
+        texts: Sequence[str],
+        *,
+        window: int = MAX_TOKENS,
+        stride: int = MAX_TOKENS // 2,
+        first: bool = True,
     ) -> tuple[Vectors, npt.NDArray[np.int64]]:
         """Vectors of overlapping windows of each text, and which text each window is from.
 
         A text that fits one window gives one vector, equal to `embed`'s; a longer one
-        gives windows `stride` pieces apart, the last one ending with the text.
+        gives windows `stride` pieces apart, the last one ending with the text. With
+        `first=False` each text's first window, which `embed` gives, is left out.
         """
         pieces, owners = [], []
         for n, text in enumerate(self._pieces(texts)):
-            for start in passage_starts(len(text), window - 2, stride):
+            for start in passage_starts(len(text), window - 2, stride)[0 if first else 1 :]:
                 pieces.append(text[start : start + window - 2])
                 owners.append(n)
         return self._embed_pieces(pieces), np.array(owners, dtype=np.int64)

@@ -9,14 +9,14 @@ pieces) and `plain-rrf` (reciprocal rank fusion of the two, k = 60).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from paperroute.index.baseline import PlainBM25
 from paperroute.index.catalog import Catalog
-from paperroute.index.embed import Embedder, embedding_text, text_hash
+from paperroute.index.embed import Embedder, Vectors, embedding_text, text_hash
 from paperroute.index.lexical import LexicalDoc, LexicalIndex
 from paperroute.index.sync import IndexFiles
 from paperroute.index.vector_cache import VectorCache, embed_with_cache
@@ -27,7 +27,7 @@ from paperroute.search.metrics import evaluate
 from paperroute.search.query import ParsedQuery
 from paperroute.search.service import Mode, Ranker
 
-__all__ = ["BASELINES", "MODES", "benchmark_query", "evaluate_beir", "index_beir"]
+__all__ = ["BASELINES", "MODES", "benchmark_query", "evaluate_beir", "index_beir", "run_beir"]
 
 MODES: tuple[Mode, ...] = ("lexical", "semantic", "hybrid")
 BASELINES = ("plain-bm25", "plain-semantic", "plain-rrf")
@@ -81,16 +81,49 @@ def evaluate_beir(
     cache: VectorCache | None = None,
     progress: Progress | None = None,
 ) -> dict[str, dict[str, float]]:
-    """{mode: {"ndcg@10", "recall@100", "mrr@10"}} for our modes, then the plain baselines.
+    """{mode: {"ndcg@10", "recall@100", "mrr@10"}} for our modes, then the plain baselines."""
+    runs = run_beir(beir, folder, embedder, cache, progress)
+    return {name: evaluate(run, beir.qrels) for name, run in runs.items()}
+
+
+class _QueryCache:
+    """An embedder that keeps the vector of each text it was asked for (in `cache`, if
+    given): the modes and the baselines embed each query once, and a rerun not at all."""
+
+    def __init__(self, embedder: Embedder, cache: VectorCache | None) -> None:
+        self._embedder, self._cache = embedder, cache
+        self._seen: dict[str, np.ndarray] = {}
+        self.name, self.dim = embedder.name, embedder.dim
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        keys = [f"{self.name}:query:{text_hash(t)}" for t in texts]
+        todo = [i for i, key in enumerate(keys) if key not in self._seen]
+        if todo:
+            found = embed_with_cache(
+                self._embedder, [texts[i] for i in todo], [keys[i] for i in todo], self._cache
+            )
+            self._seen.update({keys[i]: found[n] for n, i in enumerate(todo)})
+        return np.stack([self._seen[key] for key in keys]).astype(np.float32)
+
+
+def run_beir(
+    beir: BeirSet,
+    folder: Path,
+    embedder: Embedder,
+    cache: VectorCache | None = None,
+    progress: Progress | None = None,
+) -> dict[str, dict[str, list[str]]]:
+    """{mode: {query id: ranked doc ids}} for our modes, then the plain baselines.
 
     Each list is one deeper than reported: a query that is itself a corpus
     document is dropped from its own results by `evaluate`.
     """
     index, doc_ids = index_beir(beir, folder, embedder, cache, progress)
-    ranker = Ranker(index, embedder)
+    queries = _QueryCache(embedder, cache)
+    ranker = Ranker(index, queries)
     plain = PlainBM25(folder / "plain-bm25", beir.corpus.values())
     runs: dict[str, dict[str, list[str]]] = {name: {} for name in (*MODES, *BASELINES)}
-    query_vectors = embedder.embed(list(beir.queries.values()))
+    query_vectors = queries.embed(list(beir.queries.values()))
     for n, (query_id, text) in enumerate(beir.queries.items(), start=1):
         parsed = benchmark_query(text)
         for mode in MODES:
@@ -105,4 +138,4 @@ def evaluate_beir(
             runs[name][query_id] = [doc_ids[i - 1] for i in ids]
         if progress is not None:
             progress("searching", n, len(beir.queries))
-    return {name: evaluate(run, beir.qrels) for name, run in runs.items()}
+    return runs

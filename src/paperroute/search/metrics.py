@@ -20,6 +20,7 @@ broken by *descending* document id), use `rank_by_score` first.
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Iterable, Mapping, Sequence
 from statistics import fmean
 
@@ -28,6 +29,8 @@ __all__ = [
     "evaluate",
     "mrr_at_k",
     "ndcg_at_k",
+    "paired_bootstrap",
+    "per_query",
     "rank_by_score",
     "recall_at_k",
 ]
@@ -92,6 +95,34 @@ def mrr_at_k(ranked: Sequence[str], qrels: Mapping[str, int], k: int) -> float:
     return 0.0
 
 
+def per_query(
+    run: Mapping[str, Sequence[str]], qrels: Mapping[str, Mapping[str, int]]
+) -> dict[str, dict[str, float]]:
+    """{metric: {query id: value}} over the queries `evaluate` averages."""
+    out: dict[str, dict[str, float]] = {name: {} for name in METRICS}
+    for query, judged in qrels.items():
+        if not any(grade > 0 for grade in judged.values()):
+            continue
+        ranked = [doc for doc in run.get(query, ()) if doc != query]
+        out["ndcg@10"][query] = ndcg_at_k(ranked, judged, 10)
+        out["recall@100"][query] = recall_at_k(ranked, judged, 100)
+        out["mrr@10"][query] = mrr_at_k(ranked, judged, 10)
+    return out
+
+
+def paired_bootstrap(
+    a: Mapping[str, float], b: Mapping[str, float], *, rounds: int = 2000, seed: int = 0
+) -> tuple[float, float, float]:
+    """Mean of a - b over shared queries, and its 95% interval from resampling queries."""
+    queries = sorted(a.keys() & b.keys())
+    if not queries:
+        return 0.0, 0.0, 0.0
+    diffs = [a[q] - b[q] for q in queries]
+    rng = random.Random(seed)
+    means = sorted(fmean(rng.choices(diffs, k=len(diffs))) for _ in range(rounds))
+    return fmean(diffs), means[int(0.025 * rounds)], means[int(0.975 * rounds) - 1]
+
+
 def evaluate(
     run: Mapping[str, Sequence[str]], qrels: Mapping[str, Mapping[str, int]]
 ) -> dict[str, float]:
@@ -105,12 +136,5 @@ def evaluate(
     (ArguAna, Quora) put each query in the corpus too. With no judged query at
     all every mean is 0.0.
     """
-    per_query: dict[str, list[float]] = {name: [] for name in METRICS}
-    for query, judged in qrels.items():
-        if not any(grade > 0 for grade in judged.values()):
-            continue
-        ranked = [doc for doc in run.get(query, ()) if doc != query]
-        per_query["ndcg@10"].append(ndcg_at_k(ranked, judged, 10))
-        per_query["recall@100"].append(recall_at_k(ranked, judged, 100))
-        per_query["mrr@10"].append(mrr_at_k(ranked, judged, 10))
-    return {name: fmean(values) if values else 0.0 for name, values in per_query.items()}
+    values = per_query(run, qrels)
+    return {name: fmean(v.values()) if v else 0.0 for name, v in values.items()}

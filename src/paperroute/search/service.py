@@ -15,7 +15,7 @@ from paperroute.domain import Paper
 from paperroute.index.embed import Embedder
 from paperroute.index.lexical import LexicalFilter, LexicalQuery
 from paperroute.index.sync import IndexFiles
-from paperroute.search.hybrid import fuse
+from paperroute.search.hybrid import fuse, fuse_rrf
 from paperroute.search.query import ParsedQuery, parse_query
 from paperroute.store import papers as paper_store
 from paperroute.store import votes as vote_store
@@ -32,6 +32,13 @@ CANDIDATES = 100
 # phrased in other words than its answers about 0.45.
 SEMANTIC_ONLY_FLOOR = 0.35
 VOTES_SORT_DEPTH = 1000  # most-voted-first orders the thousand most relevant matches
+# Pseudo-relevance feedback in vector space (Rocchio), in hybrid search: the query
+# vector moves toward the mean vector of the PRF_DEPTH best papers of the first
+# lexical + semantic fusion, by PRF_WEIGHT, and is searched again. Chosen on every
+# development set with bench/search_lab.py (docs/search.md); 0 turns it off. Semantic
+# search alone does without: feedback from its own list lost on two sets of three.
+PRF_DEPTH = 5
+PRF_WEIGHT = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +83,7 @@ class Ranker:
                 _lexical_query(parsed), _lexical_filter(parsed), limit=depth
             )
         if mode != "lexical":
-            semantic = self._semantic(parsed, depth)
+            semantic = self._semantic(parsed, depth, lexical if mode == "hybrid" else None)
         if mode == "lexical":
             return lexical
         if mode == "semantic":
@@ -97,7 +104,11 @@ class Ranker:
             _lexical_query(parsed), _lexical_filter(parsed), limit=depth, newest_first=True
         )
 
-    def _semantic(self, parsed: ParsedQuery, depth: int) -> tuple[list[int], list[float]]:
+    def _semantic(
+        self, parsed: ParsedQuery, depth: int, lexical: tuple[list[int], list[float]] | None = None
+    ) -> tuple[list[int], list[float]]:
+        """Nearest papers to the query's vector; given the lexical list, moved toward the
+        best papers of both (Rocchio)."""
         text = parsed.text
         if not text:
             return [], []
@@ -116,7 +127,16 @@ class Ranker:
             )  # fmt: skip
             allowed = everyone[~np.isin(everyone, banned)]
         vector = self.embedder.embed([text])[0]
-        return self.index.vectors.search(vector, depth, allowed)
+        found = self.index.vectors.search(vector, depth, allowed)
+        if not PRF_DEPTH or not found[0] or not lexical or not lexical[0]:
+            return found
+        # The feedback papers come from the plain rank fusion of both lists: agreement
+        # of words and meaning is the surest sign of relevance before any weighting.
+        first = fuse_rrf([lexical, found])
+        top = np.array(first[0][:PRF_DEPTH], dtype=np.int64)
+        moved = vector + PRF_WEIGHT * self.index.vectors.vectors_of(top).mean(axis=0)
+        moved /= max(float(np.linalg.norm(moved)), 1e-12)
+        return self.index.vectors.search(moved, depth, allowed)
 
     def _lexical_ids(self, query: LexicalQuery, where: LexicalFilter | None = None) -> list[int]:
         """Every paper a lexical query matches (the order does not matter here)."""
