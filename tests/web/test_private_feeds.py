@@ -3,16 +3,25 @@ session (parsed with feedparser), replaced or revoked by its owner."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from pathlib import Path
 
 import feedparser
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
+from paperroute.app import create_app
+from paperroute.config import Settings
+from paperroute.index.sync import rebuild_index
 from paperroute.store import collections as collection_store
 from paperroute.store.interests import add_interests
-from paperroute.store.papers import ids_for_refs
+from paperroute.store.papers import ids_for_refs, upsert_papers
+from paperroute.store.subscribers import Preferences, add_subscriber, confirm_subscriber
 from paperroute.store.users import add_user, get_user_by_email
-from tests.web.conftest import NOW, Site
+from paperroute.store.votes import vote
+from tests.support import WordHashEmbedder
+from tests.web.conftest import NOW, Clock, Mailbox, Site, make_paper, seed_papers
 
 
 def _elsewhere(site: Site) -> TestClient:
@@ -72,8 +81,11 @@ def test_for_you_and_following_feeds(site: Site) -> None:
         add_interests(conn, _reader_id(site), NOW, categories=["cs.CL"])
     following = _read(site, _make(site, "following") + ".atom")
     assert [e.title for e in following.entries] == ["Paper number 3"]  # the cs.CL paper
+    with site.engine.begin() as conn:  # a vote, so the reader model has a liked paper
+        vote(conn, _reader_id(site), ids_for_refs(conn, ["2503.00001"])["2503.00001"], NOW)
     for_you = _read(site, _make(site, "for-you") + ".rss")
     assert for_you.feed.title == "paperroute: for you"
+    assert for_you.entries and "Paper number 1" not in [e.title for e in for_you.entries]
 
 
 def test_a_new_address_replaces_the_old_and_revoked_ones_are_404(site: Site) -> None:
@@ -101,3 +113,25 @@ def test_one_cannot_make_a_feed_of_someone_elses_collection(site: Site) -> None:
     for collection in (str(theirs.id), "12345"):
         data = {"kind": "collection", "collection": collection, "csrf": site.csrf("/account/feeds")}
         assert site.client.post("/account/feeds", data=data).status_code == 404
+
+
+def test_following_takes_in_the_digests_saved_searches(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    with engine.begin() as conn:
+        upsert_papers(conn, [*seed_papers(), make_paper(9, "2026-03-01", ["q-bio.NC"],
+                                                          title="Sparse coding in the retina")],
+                      NOW - dt.timedelta(days=1))  # fmt: skip
+        reader = add_user(conn, "reader@example.org", NOW)
+        subscriber = add_subscriber(conn, "reader@example.org", NOW, user_id=reader.id,
+                                    preferences=Preferences(searches=("sparse coding retina",)))  # fmt: skip
+        confirm_subscriber(conn, subscriber.id, NOW)
+    settings = Settings(home=tmp_path, database_url=db_url, base_url="http://testserver")
+    rebuild_index(engine, settings.index_root, WordHashEmbedder())
+    app = create_app(settings, clock=Clock(), mailer=Mailbox(), embedder=WordHashEmbedder())
+    with TestClient(app, base_url="http://testserver") as client:
+        site = Site(client, Mailbox(), Clock(), engine)
+        app.state.mailer = site.mailbox
+        site.sign_in("reader@example.org")
+        parsed = _read(site, _make(site, "following") + ".atom")
+    assert "Sparse coding in the retina" in [e.title for e in parsed.entries]

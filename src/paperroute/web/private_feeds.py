@@ -13,13 +13,16 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
+from paperroute.domain import Paper
+from paperroute.index.sync import IndexMissing
+from paperroute.search.live import LiveSearch
 from paperroute.store import collections as collection_store
 from paperroute.store import feed_tokens as feed_store
 from paperroute.store import papers as paper_store
 from paperroute.store.interests import list_interests
 from paperroute.store.subscribers import get_subscriber_by_email
 from paperroute.store.users import get_user
-from paperroute.web.deps import Conn, CsrfChecked, Now, SignedIn, render, settings_of
+from paperroute.web.deps import Conn, CsrfChecked, Now, Search, SignedIn, render, settings_of
 from paperroute.web.feeds import (
     CATEGORY_LIMIT,
     COLLECTION_LIMIT,
@@ -35,15 +38,23 @@ __all__ = ["router"]
 router = APIRouter(include_in_schema=False)
 FOR_YOU_LIMIT = 50
 FOLLOWED_CATEGORIES = 10  # a feed of what one follows, not of the whole site
+FOLLOWED_SEARCHES = 5
+SEARCH_LIMIT = 20
 
 
-def _following(conn: Conn, user_id: int, email: str) -> list[FeedItem]:
-    """The newest papers of the reader's followed categories (for-you and digest), newest first."""
+def _following(conn: Conn, search: LiveSearch, user_id: int, email: str) -> list[FeedItem]:
+    """The newest papers of the reader's followed categories (for-you and digest) and the
+    best matches of their digest's saved searches, newest first."""
     categories = list(list_interests(conn, user_id).categories.values())
+    searches: list[str] = []
     subscriber = get_subscriber_by_email(conn, email)
     if subscriber is not None and subscriber.active:
         categories += subscriber.preferences.categories
+        searches = list(subscriber.preferences.searches)
     items: dict[str, FeedItem] = {}
+    for text in searches[:FOLLOWED_SEARCHES]:
+        for paper in _searched(search, text):
+            items.setdefault(paper.key or "", FeedItem(paper))
     for category in list(dict.fromkeys(categories))[:FOLLOWED_CATEGORIES]:
         page = paper_store.list_papers(conn, category=category, limit=CATEGORY_LIMIT)
         for paper, added in zip(page.papers, page.added, strict=True):
@@ -52,8 +63,16 @@ def _following(conn: Conn, user_id: int, email: str) -> list[FeedItem]:
     return newest[:CATEGORY_LIMIT]
 
 
+def _searched(search: LiveSearch, text: str) -> list[Paper]:
+    try:
+        result = search.service().search(text, limit=SEARCH_LIMIT)
+    except IndexMissing:
+        return []  # until the index is built, the categories still give a feed
+    return [hit.paper for hit in result.hits]
+
+
 @router.get("/feeds/private/{name}", response_class=Response)
-def private_feed(request: Request, conn: Conn, now: Now, name: str) -> Response:
+def private_feed(request: Request, conn: Conn, now: Now, search: Search, name: str) -> Response:
     token, fmt = split_feed_name(name)
     feed = feed_store.feed_for_token(conn, token, now)
     conn.commit()
@@ -65,7 +84,7 @@ def private_feed(request: Request, conn: Conn, now: Now, name: str) -> Response:
         items = [FeedItem(f.paper) for f in found]
         spec = FeedSpec("paperroute: for you", "Papers picked for you.", "/for-you")
     elif feed.kind == "following":
-        items = _following(conn, owner.id, owner.email)
+        items = _following(conn, search, owner.id, owner.email)
         spec = FeedSpec("paperroute: what you follow", "New papers in what you follow.", "/for-you")
     else:
         collection = collection_store.get_collection(conn, feed.collection_id or 0)
