@@ -419,7 +419,8 @@ def main() -> None:
             Console().print(f"{name}: done", style="dim")
     show(table, list(per_set))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_bytes(orjson.dumps(per_set, option=orjson.OPT_INDENT_2))
+    earlier = orjson.loads(RESULTS.read_bytes()) if RESULTS.is_file() else {}
+    RESULTS.write_bytes(orjson.dumps(earlier | per_set, option=orjson.OPT_INDENT_2))
 
 
 def show(table: dict[str, dict[str, float]], sets: list[str]) -> None:
