@@ -32,6 +32,8 @@ def pages_to_shoot(page: Page, site: Site) -> dict[str, str]:
         "search": "/search?q=language+models",
         "collections": "/collections",
         "collection": str(collection),
+        "for-you": "/for-you",
+        "private-feeds": "/account/feeds",
         "no-results": "/search?q=qzxvw+plorbnik&mode=lexical",
     }
 
