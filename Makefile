@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.runtime-installed
 DEV := $(VENV)/.dev-installed
 
-.PHONY: demo test fuzz lint format bench bench-search bench-web bench-digest bench-recommend bench-cluster bench-library clean docs
+.PHONY: demo test check fuzz lint format bench bench-search bench-web bench-digest bench-recommend bench-cluster bench-library clean docs
 
 $(RUNTIME): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ demo: $(RUNTIME)  ## load the bundled sample and serve it on http://127.0.0.1:80
 
 test: $(DEV)  ## every test: SQLite and PostgreSQL (skipped with a reason if absent)
 	$(BIN)/pytest
+
+check: $(DEV)  ## the quick loop while editing: every test but the slow, browser and PostgreSQL ones
+	$(BIN)/pytest -q -m "not slow and not e2e and not postgres"
 
 fuzz: $(DEV)  ## every source parser against 10,000 generated inputs (`make test` runs 300 of each)
 	PAPERROUTE_FUZZ_EXAMPLES=10000 $(BIN)/pytest tests/ingest/sources/test_*_fuzz.py
