@@ -119,3 +119,14 @@ def test_newest_first_reaches_past_the_first_candidates(engine: Engine, tmp_path
         assert keys(page) == ["2501.00300", "2501.00299", "2501.00298"], text
     deep = service.search("graphs", sort="date", limit=10, offset=290, today=TODAY)
     assert keys(deep)[-1] == "2501.00001" and not deep.has_more
+
+
+def test_a_pasted_abstract_is_searched_whole(service: SearchService) -> None:
+    # 70 words of filler, then the words that find the paper: a query cut at the
+    # box's word limit would never reach them.
+    text = "lorem " * 70 + "message passing predicts molecular properties"
+    page = service.search(text, today=TODAY)
+    assert keys(page)[:1] == ["2603.00003"] and page.query.errors == ()
+    # An operator makes it a query again, cut as queries are.
+    cut = service.search(text + " cat:cs.LG", today=TODAY)
+    assert cut.query.errors and "2603.00003" not in keys(cut)

@@ -228,6 +228,20 @@ class LexicalIndex:
         hits = searcher.search(built, limit=limit, count=False).hits
         return _paper_ids(searcher, hits), [float(score) for score, _ in hits]
 
+    def texts(self, paper_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+        """Paper id -> (title, abstract) as indexed, for the ids the index holds."""
+        if not paper_ids:
+            return {}
+        searcher = self._index.searcher()
+        found = searcher.search(
+            tantivy.Query.term_set_query(self._schema, "id", list(paper_ids)), limit=len(paper_ids)
+        ).hits
+        docs = [searcher.doc(address) for _, address in found]
+        return {
+            paper_id: (str(doc["title"][0]), str(doc["abstract"][0]))
+            for paper_id, doc in zip(_paper_ids(searcher, found), docs, strict=True)
+        }
+
     def highlight(
         self, query: LexicalQuery, paper_ids: Sequence[int], field: str, max_chars: int = 300
     ) -> dict[int, str]:

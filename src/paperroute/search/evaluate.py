@@ -8,7 +8,6 @@ pieces) and `plain-rrf` (reciprocal rank fusion of the two, k = 60).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from paperroute.index.vectors import VectorIndex
 from paperroute.search.beir import BeirSet
 from paperroute.search.hybrid import fuse_rrf
 from paperroute.search.metrics import evaluate
-from paperroute.search.query import ParsedQuery
+from paperroute.search.query import ParsedQuery, words_query
 from paperroute.search.service import Mode, Ranker
 
 __all__ = ["BASELINES", "MODES", "benchmark_query", "evaluate_beir", "index_beir", "run_beir"]
@@ -37,8 +36,7 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 def benchmark_query(text: str) -> ParsedQuery:
     """A benchmark query taken as plain words: its colons and dashes are not operators."""
-    words = [w.strip(".,;:!?()[]{}\"'") for w in text.split()]
-    return ParsedQuery(terms=tuple(re.sub(r"\s+", " ", w) for w in words if w))
+    return words_query(text)
 
 
 def index_beir(

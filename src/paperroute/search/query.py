@@ -10,7 +10,14 @@ from dataclasses import dataclass, field
 
 from paperroute.ingest.normalize import parse_arxiv_id
 
-__all__ = ["MAX_QUERY_CHARS", "MAX_QUERY_WORDS", "ParsedQuery", "parse_query"]
+__all__ = [
+    "MAX_QUERY_CHARS",
+    "MAX_QUERY_WORDS",
+    "ParsedQuery",
+    "is_example",
+    "parse_query",
+    "words_query",
+]
 
 MAX_QUERY_CHARS = 1_000
 MAX_QUERY_WORDS = 64  # words, phrases and operators together
@@ -41,6 +48,21 @@ class ParsedQuery:
     def is_empty(self) -> bool:
         """Whether the query asks for nothing at all (errors aside)."""
         return self == ParsedQuery(errors=self.errors)
+
+
+def words_query(text: str) -> ParsedQuery:
+    """A text taken as plain words (a pasted abstract, a benchmark query): no operators."""
+    words = (w.strip(".,;:!?()[]{}\"'") for w in text.split())
+    return ParsedQuery(terms=tuple(w for w in words if w))
+
+
+def is_example(text: str) -> bool:
+    """Whether the box holds a pasted text (an abstract) rather than a query: more
+    words than a query holds, and no operator or quote among them."""
+    words = text.split()
+    if len(words) <= MAX_QUERY_WORDS or '"' in text.translate(_QUOTES):
+        return False
+    return not any(":" in w and w.split(":", 1)[0].lower() in _HANDLERS for w in words)
 
 
 # Pure and total: any text parses. A bad operator becomes a message in `errors` and

@@ -16,7 +16,7 @@ from paperroute.index.embed import Embedder
 from paperroute.index.lexical import LexicalFilter, LexicalQuery
 from paperroute.index.sync import IndexFiles
 from paperroute.search.hybrid import fuse, fuse_rrf
-from paperroute.search.query import ParsedQuery, parse_query
+from paperroute.search.query import ParsedQuery, is_example, parse_query, words_query
 from paperroute.store import papers as paper_store
 from paperroute.store import votes as vote_store
 
@@ -31,6 +31,7 @@ CANDIDATES = 100
 # nonsense ("zzyzx qwrtp") about 0.25 against arXiv abstracts, and a question
 # phrased in other words than its answers about 0.45.
 SEMANTIC_ONLY_FLOOR = 0.35
+MAX_EXAMPLE_CHARS = 5_000  # a pasted abstract is searched up to this many characters
 VOTES_SORT_DEPTH = 1000  # most-voted-first orders the thousand most relevant matches
 # Pseudo-relevance feedback in vector space (Rocchio), in hybrid search: the query
 # vector moves toward the mean vector of the PRF_DEPTH best papers of the first
@@ -146,18 +147,21 @@ class Ranker:
     def similar(
         self, paper_ids: Sequence[int], *, limit: int = 10
     ) -> tuple[list[int], list[float]]:
-        """Papers nearest to one paper or to the centre of a set, excluding the set itself."""
-        known: dict[int, np.ndarray] = {}
-        for paper_id in dict.fromkeys(paper_ids):
-            try:
-                known[paper_id] = self.index.vectors.vectors_of(np.array([paper_id]))[0]
-            except KeyError:  # not indexed yet
-                continue
+        """Papers most like one paper, or like a set of papers, excluding the set itself.
+
+        Each paper's title and abstract is searched as a query, in hybrid search:
+        the path the query-by-example sets measure (docs/search.md). For a set, the
+        lists are fused by rank.
+        """
+        known = self.index.lexical.texts(list(dict.fromkeys(paper_ids)))
         if not known:
             return [], []
-        centre = np.mean(list(known.values()), axis=0)
-        centre /= max(float(np.linalg.norm(centre)), 1e-12)
-        ids, scores = self.index.vectors.search(centre, limit + len(known))
+        depth = max(CANDIDATES, limit + len(known))
+        lists = [
+            self.rank(words_query(f"{title} {abstract}"), mode="hybrid", depth=depth)
+            for title, abstract in known.values()
+        ]
+        ids, scores = lists[0] if len(lists) == 1 else fuse_rrf(lists)
         pairs = [(i, s) for i, s in zip(ids, scores, strict=True) if i not in known][:limit]
         return [i for i, _ in pairs], [s for _, s in pairs]
 
@@ -193,6 +197,8 @@ class SearchService:
         self, text: str, mode: Mode, sort: Sort, limit: int, offset: int, today: dt.date | None
     ) -> SearchPage:
         parsed = parse_query(text, today=today or dt.date.today())
+        if is_example(text):
+            parsed = words_query(text[:MAX_EXAMPLE_CHARS])
         if parsed.arxiv_id is not None:
             with self.engine.connect() as conn:
                 paper = paper_store.get_paper(conn, parsed.arxiv_id)
