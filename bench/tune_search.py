@@ -2,7 +2,8 @@
 
     python bench/tune_search.py [DIR] [--cache DIR]
 
-DIR defaults to the development set in tests/fixtures/beir-arxiv. The index
+DIR defaults to the development set in tests/fixtures/beir-arxiv. One set
+only: choices are made on every development set with bench/search_lab.py. The index
 is built once; each choice re-ranks the same queries, so the table compares
 like with like. The defaults in paperroute.index.lexical.FIELD_BOOSTS and
 paperroute.search.hybrid.FUSION come from this table.
@@ -51,16 +52,16 @@ def choices() -> list[tuple[str, Mode, Callable[[], None]]]:
 
         return apply
 
-    plain = {"title": 1.0, "abstract": 1.0, "authors": 1.0}
+    plain = {"body": 1.0, "title": 0.3, "authors": 1.0}
     found: list[tuple[str, Mode, Callable[[], None]]] = [
         ("semantic", "semantic", setting(plain, {"method": "rrf", "k": 60})),
     ]
-    for title in (1.0, 1.5, 2.0, 3.0):
+    for title in (0.1, 0.3, 0.5, 1.0):
         boosts = plain | {"title": title}
         found.append(
             (f"lexical, title x{title:g}", "lexical", setting(boosts, {"method": "rrf", "k": 60}))
         )
-    for title in (1.0, 1.5, 2.0):
+    for title in (0.3, 0.5):
         boosts = plain | {"title": title}
         for k in (20, 60):
             found.append(
@@ -70,10 +71,14 @@ def choices() -> list[tuple[str, Mode, Callable[[], None]]]:
                     setting(boosts, {"method": "rrf", "k": k}),
                 )
             )
-        for alpha in (0.3, 0.4, 0.45, 0.5, 0.6):
-            fusion = {"method": "convex", "alpha": alpha}
+        for alpha, normalise in ((0.3, "max"), (0.4, "max"), (0.5, "minmax")):
+            fusion: dict[str, object] = {"method": "convex", "alpha": alpha, "normalise": normalise}
             found.append(
-                (f"hybrid convex a={alpha}, title x{title:g}", "hybrid", setting(boosts, fusion))
+                (
+                    f"hybrid convex {normalise} a={alpha}, title x{title:g}",
+                    "hybrid",
+                    setting(boosts, fusion),
+                )
             )
     return found
 
