@@ -1,4 +1,4 @@
-"""A small corpus with clear topics and authors who keep writing on theirs."""
+"""Small corpora with clear topics: authors who keep writing on theirs, and teams."""
 
 from __future__ import annotations
 
@@ -49,4 +49,36 @@ def synthetic_corpus(seed: int = 3, cutoff: dt.date = CUTOFF) -> list[Paper]:
                     authors=[name, f"Coauthor {number}"], categories=[CATEGORY[topic]],
                     announced=day.isoformat(),
                 ))  # fmt: skip
+    return papers
+
+
+TEAM = ("Lead", "Second", "Third")
+
+
+def team(topic: str) -> list[str]:
+    return [f"{topic.title()} {role}" for role in TEAM]
+
+
+def team_corpus(seed: int = 3, cutoff: dt.date = CUTOFF) -> list[Paper]:
+    """Per topic a team of three: four papers together before the cutoff; after it, one by the
+    lead without the others and one by the other two without the lead."""
+    rng = random.Random(seed)
+    papers: list[Paper] = []
+
+    def add(topic: str, authors: list[str], day: dt.date) -> None:
+        vocabulary = TOPICS[topic].split()
+        number = len(papers) + 100
+        papers.append(build_paper(
+            source="t", arxiv_id=f"{day:%y%m}.{number:05d}",
+            title=f"{' '.join(rng.sample(vocabulary, 3))} study {number}",
+            abstract=" ".join(rng.choices(vocabulary, k=30)), authors=[*authors, f"Guest {number}"],
+            categories=[CATEGORY[topic]], announced=day.isoformat(),
+        ))  # fmt: skip
+
+    for topic in TOPICS:
+        lead, second, third = team(topic)
+        for _ in range(4):
+            add(topic, [lead, second, third], cutoff - dt.timedelta(days=rng.randint(1, 90)))
+        add(topic, [lead], cutoff + dt.timedelta(days=rng.randint(0, 13)))
+        add(topic, [second, third], cutoff + dt.timedelta(days=rng.randint(0, 13)))
     return papers

@@ -1,112 +1,109 @@
-"""`paperroute eval recommend`: recommenders measured by simulating readers from authorship.
+"""`paperroute eval recommend`: every recommender on the same simulated readers, with intervals.
 
-Every author with at least 3 papers announced before the cutoff and one in
-the 30 days from it is a reader; their papers before the cutoff are what they
-"saved". For each reader every paper of those 30 days is ranked, and their
-own papers among them are the relevant ones: recall@20, nDCG@20 (binary
-gains) and MRR over the whole ranking, averaged over readers. Ties are broken
-the same way for every method: the newer arXiv id first.
-
-Methods, on the same readers:
-- newest: announcement day, newest first;
-- trending: no signals exist in a corpus file, so the popularity of the
-  paper's primary category among the papers before the cutoff;
-- arxiv-sanity: arxiv-sanity-lite's recommender as its compute.py and
-  serve.py write it: tf-idf of title, abstract and author names (its
-  TfidfVectorizer settings), and per reader a
-  LinearSVC(C=0.01, class_weight="balanced") with the reader's papers as
-  positives and every other paper of the database as negatives, ranking by
-  the decision function;
-- ours: rank.recommend, with the papers' MiniLM embeddings when the run has
-  them (the command computes them, or reads them from a cache);
-- ours-text: the same without the author signal. A reader here is an author,
-  so a paper by an author they "saved" is by construction often relevant:
-  this row shows what the words and topics alone find.
+Readers and targets come from rank.protocol (names serve only there; every
+method sees the papers without authors). For each reader a method scores
+every window paper; the reader's own window papers are left out of the
+ranking under the collaborators protocol. Metrics over the whole ranking,
+averaged over readers: recall@20, nDCG@20 (binary gains) and MRR. Ties are
+broken by a random order seeded per reader, the same for every method, so
+a method that scores everything alike lands at chance. The gap of ours to
+each baseline comes with a paired bootstrap 95% interval (1,000 resamples
+of readers).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import time
-import warnings
-from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from functools import partial
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.svm import LinearSVC
 
-from paperroute.domain import Paper
 from paperroute.index.embed import Embedder, embedding_text, text_hash
 from paperroute.index.vector_cache import VectorCache, embed_with_cache
+from paperroute.rank import baselines
+from paperroute.rank.protocol import SimulatedReader, Simulation
 from paperroute.rank.recommend import Corpus, Reader, score_reader
 
 __all__ = [
+    "BASELINES",
     "METHODS",
     "MethodResult",
-    "SimulatedReader",
-    "Simulation",
     "embed_for",
     "evaluate_recommenders",
+    "ours_minus",
+    "prepare_ours",
+    "sample_readers",
+    "with_svm_c",
 ]
 
-WINDOW = dt.timedelta(days=30)
-MIN_EARLIER_PAPERS = 3
 K = 20
-METHODS = ("newest", "trending", "arxiv-sanity", "ours", "ours-text")
+RESAMPLES = 1000
+BASELINES = ("newest", "popularity", "category-prior", "tfidf-centroid", "embedding-centroid",
+             "arxiv-sanity")  # fmt: skip
+METHODS = (*BASELINES, "ours")
+BACKGROUND = 1000  # history papers our model draws its unlabelled negatives from
 
-Ids = npt.NDArray[np.int64]
-Vectors = npt.NDArray[np.float32]
 Scores = npt.NDArray[np.float64]
 Progress = Callable[[str, int, int], None]  # (method, readers done, readers)
+Prepare = Callable[[Simulation, Sequence[SimulatedReader]], baselines.Scorer]
 
 
-@dataclass(frozen=True, slots=True)
-class SimulatedReader:
-    name: str
-    saved: Ids  # rows of the pool: their papers before the cutoff
-    relevant: Ids  # positions among the candidates: their papers after it
+def background_rows(
+    sim: Simulation, readers: Sequence[SimulatedReader], seed: int = 0
+) -> npt.NDArray[np.int64]:
+    """The unlabelled papers of H a reader's model may take as negatives: the measured readers'
+    liked papers (embedded anyway), topped up with a seeded sample of H to BACKGROUND."""
+    known = np.unique(np.concatenate([r.liked for r in readers] or [np.zeros(0, np.int64)]))
+    if len(known) >= BACKGROUND:
+        return known.astype(np.int64)
+    rest = np.setdiff1d(sim.history, known)
+    extra = np.random.default_rng(seed).permutation(rest)[: BACKGROUND - len(known)]
+    return np.sort(np.concatenate([known, extra])).astype(np.int64)
 
 
-@dataclass(slots=True)
-class Simulation:
-    papers: list[Paper]  # the pool: what a site would hold on the last day of the window
-    earlier: Ids  # rows announced before the cutoff
-    candidates: Ids  # rows announced in the window
-    readers: list[SimulatedReader] = field(default_factory=list[SimulatedReader])
-    vectors: Vectors | None = None  # embeddings of the pool's rows (zeros where not needed)
+def prepare_ours(
+    sim: Simulation, readers: Sequence[SimulatedReader], seed: int = 0
+) -> baselines.Scorer:
+    """rank.recommend's model, with the pool as its corpus and part of H as background."""
+    corpus = Corpus(sim.papers, sim.vectors, background=background_rows(sim, readers, seed))
+    candidates = corpus.rows.take(sim.window).indexed()
 
-    @classmethod
-    def make(cls, papers: Sequence[Paper], cutoff: dt.date) -> Simulation:
-        end = cutoff + WINDOW
-        pool = sorted((p for p in papers if p.announced and p.announced < end), key=_identity)
-        days = np.array([p.announced.toordinal() for p in pool if p.announced], dtype=np.int64)
-        earlier = np.flatnonzero(days < cutoff.toordinal())
-        candidates = np.flatnonzero(days >= cutoff.toordinal())
-        before: Counter[str] = Counter()
-        saved: defaultdict[str, list[int]] = defaultdict(list)
-        for row in earlier:
-            for name in pool[row].authors:
-                before[name] += 1
-                saved[name].append(int(row))
-        relevant: defaultdict[str, list[int]] = defaultdict(list)
-        for position, row in enumerate(candidates):
-            for name in pool[row].authors:
-                if before[name] >= MIN_EARLIER_PAPERS:
-                    relevant[name].append(position)
-        readers = [SimulatedReader(n, np.array(saved[n]), np.array(relevant[n]))
-                   for n in sorted(relevant)]  # fmt: skip
-        return cls(pool, earlier, candidates, readers)
+    def score(reader: SimulatedReader) -> Scores:
+        liked = Reader(corpus.rows.take(reader.liked), liked_rows=reader.liked)
+        return score_reader(corpus, liked, candidates).astype(np.float64)
 
-    def rows_needed(self, readers: Sequence[SimulatedReader]) -> Ids:
-        """The pool rows these readers' runs read: their saved papers and the candidates."""
-        saved = [r.saved for r in readers]
-        return np.unique(np.concatenate([self.candidates, *saved]).astype(np.int64))
+    return score
+
+
+def _alone(prepare: Callable[[Simulation], baselines.Scorer]) -> Prepare:
+    """A baseline's preparation, which needs no readers."""
+    return lambda sim, _: prepare(sim)
+
+
+PREPARE: dict[str, Prepare] = {
+    "newest": _alone(baselines.prepare_newest),
+    "popularity": _alone(baselines.prepare_popularity),
+    "category-prior": _alone(baselines.prepare_category_prior),
+    "tfidf-centroid": _alone(baselines.prepare_tfidf_centroid),
+    "embedding-centroid": _alone(baselines.prepare_embedding_centroid),
+    "arxiv-sanity": _alone(baselines.prepare_arxiv_sanity),
+    "ours": prepare_ours,
+    "by-name": _alone(baselines.prepare_by_name),  # a leak detector for tests, never reported
+}
+
+
+def sample_readers(
+    readers: Sequence[SimulatedReader], count: int, seed: int = 0
+) -> list[SimulatedReader]:
+    """A seeded sample of `count` readers in their order (all when count is 0 or too large)."""
+    if not count or count >= len(readers):
+        return list(readers)
+    # A prefix of one seeded order: a smaller sample is part of a larger one.
+    picks = np.random.default_rng(seed).permutation(len(readers))[:count]
+    return [readers[i] for i in sorted(picks)]
 
 
 def embed_for(
@@ -115,9 +112,10 @@ def embed_for(
     embedder: Embedder,
     cache: VectorCache | None = None,
     progress: Callable[[int, int], None] | None = None,
+    seed: int = 0,
 ) -> None:
     """Give the simulation the embeddings these readers' runs need (a cache spares recomputing)."""
-    rows = sim.rows_needed(readers)
+    rows = sim.rows_needed(readers, background_rows(sim, readers, seed))
     texts = [embedding_text(sim.papers[r].title, sim.papers[r].abstract) for r in rows]
     done = 0
 
@@ -133,101 +131,50 @@ def embed_for(
     sim.vectors[rows] = computed
 
 
-def _identity(paper: Paper) -> str:
-    return paper.arxiv_id or paper.key or paper.title
-
-
 @dataclass(slots=True)
 class MethodResult:
-    recall: float
-    ndcg: float
-    mrr: float
-    train_ms: list[float]
+    per_reader: npt.NDArray[np.float64]  # readers x (recall@20, nDCG@20, MRR)
+    ms: list[float]  # time to score one reader
+
+    @property
+    def recall(self) -> float:
+        return float(self.per_reader[:, 0].mean()) if len(self.per_reader) else 0.0
+
+    @property
+    def ndcg(self) -> float:
+        return float(self.per_reader[:, 1].mean()) if len(self.per_reader) else 0.0
+
+    @property
+    def mrr(self) -> float:
+        return float(self.per_reader[:, 2].mean()) if len(self.per_reader) else 0.0
 
     def as_json(self) -> dict[str, float]:
-        ms = np.array(self.train_ms) if self.train_ms else np.zeros(1)
+        ms = float(np.mean(self.ms)) if self.ms else 0.0
         return {"recall@20": self.recall, "ndcg@20": self.ndcg, "mrr": self.mrr,
-                "train_ms_per_user": float(ms.mean()),
-                "train_ms_p95": float(np.percentile(ms, 95))}  # fmt: skip
+                "ms_per_reader": ms}  # fmt: skip
 
 
-def _metrics(scores: Scores, relevant: Ids, tie: Ids) -> tuple[float, float, float]:
+def reader_metrics(
+    scores: Scores, targets: npt.NDArray[np.int64], excluded: npt.NDArray[np.int64],
+    tie: npt.NDArray[np.int64],
+) -> tuple[float, float, float]:  # fmt: skip
+    """recall@K, nDCG@K (binary gains) and MRR of one ranking; `excluded` are not ranked."""
+    scores = np.array(scores, dtype=np.float64)
+    scores[np.isnan(scores)] = -np.inf
+    scores[excluded] = -np.inf  # ranked after everything: targets are never excluded
     order = np.lexsort((tie, -scores))
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(1, len(order) + 1)
-    found = np.sort(rank[relevant])
+    found = np.sort(rank[targets])
     hits = found[found <= K]
     ideal = np.sum(1.0 / np.log2(np.arange(2, min(len(found), K) + 2)))
     ndcg = float(np.sum(1.0 / np.log2(hits + 1)) / ideal)
     return len(hits) / len(found), ndcg, 1.0 / float(found[0])
 
 
-Scorer = Callable[[SimulatedReader], Scores]
-
-
-def _newest(sim: Simulation) -> Scorer:
-    days = np.array([sim.papers[r].announced.toordinal() for r in sim.candidates],  # type: ignore[union-attr]
-                    dtype=np.float64)  # fmt: skip
-    return lambda _: days
-
-
-def _trending(sim: Simulation) -> Scorer:
-    shares = Counter(sim.papers[r].categories[0] for r in sim.earlier if sim.papers[r].categories)
-    total = max(1, len(sim.earlier))
-    popularity = np.array(
-        [shares.get(sim.papers[r].categories[0] if sim.papers[r].categories else "", 0) / total
-         for r in sim.candidates], dtype=np.float64,
-    )  # fmt: skip
-    return lambda _: popularity
-
-
-# Its serve.py's settings; dual=True was LinearSVC's default when it was written
-# (today's "auto" picks the primal solver here: the same solution, six times slower).
-_ARXIV_SANITY_SVM: dict[str, Any] = {"class_weight": "balanced", "verbose": 0, "max_iter": 10000,
-                                     "tol": 1e-6, "C": 0.01, "dual": True}  # fmt: skip
-
-
-def _arxiv_sanity(sim: Simulation) -> Scorer:
-    vectorizer = TfidfVectorizer(
-        input="content", encoding="utf-8", decode_error="replace", strip_accents="unicode",
-        lowercase=True, analyzer="word", stop_words="english",
-        token_pattern=r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b", ngram_range=(1, 2), max_features=20000,
-        norm="l2", use_idf=True, smooth_idf=True, sublinear_tf=True, max_df=0.1, min_df=5,
-    )  # fmt: skip
-    texts = [" ".join([p.title, p.abstract, " ".join(p.authors)]) for p in sim.papers]
-    features: Any = sp.csr_matrix(vectorizer.fit_transform(texts))  # scipy has no types
-
-    def score(reader: SimulatedReader) -> Scores:
-        labels = np.zeros(features.shape[0], dtype=np.float32)
-        labels[reader.saved] = 1.0
-        svm = LinearSVC(**_ARXIV_SANITY_SVM)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # liblinear's "did not converge" on some readers
-            svm.fit(features, labels)
-        return np.asarray(svm.decision_function(features[sim.candidates]), dtype=np.float64)
-
-    return score
-
-
-def _ours(sim: Simulation, *, authors: bool = True) -> Scorer:
-    corpus = Corpus(sim.papers, sim.vectors)
-    candidates = corpus.rows.take(sim.candidates).indexed()
-    if not authors:  # "ours-text": no author columns, so the author part is zero
-        candidates = replace(candidates, authors=candidates.authors[:, :0])
-
-    def score(reader: SimulatedReader) -> Scores:
-        liked = corpus.rows.take(reader.saved)
-        if not authors:
-            liked = replace(liked, authors=liked.authors[:, :0])
-        return score_reader(corpus, Reader(liked), candidates).astype(np.float64)
-
-    return score
-
-
-_PREPARE: dict[str, Callable[[Simulation], Scorer]] = {
-    "newest": _newest, "trending": _trending, "arxiv-sanity": _arxiv_sanity,
-    "ours": _ours, "ours-text": partial(_ours, authors=False),
-}  # fmt: skip
+def tie_order(count: int, seed: int, reader: int) -> npt.NDArray[np.int64]:
+    """A random order of the window, seeded per reader: the same for every method."""
+    return np.random.default_rng([seed, reader]).permutation(count).astype(np.int64)
 
 
 def evaluate_recommenders(
@@ -235,22 +182,47 @@ def evaluate_recommenders(
     readers: Sequence[SimulatedReader],
     methods: Sequence[str] = METHODS,
     progress: Progress | None = None,
+    seed: int = 0,
+    prepare: dict[str, Prepare] | None = None,
 ) -> dict[str, MethodResult]:
-    """Each method's mean metrics over these readers, and its time per reader."""
-    keys = [_identity(sim.papers[r]) for r in sim.candidates]
-    tie = np.argsort(np.argsort(keys)[::-1])  # the newer (larger) id first among equals
+    """Each method's metrics per reader and its time per reader, on the same readers."""
+    chosen = PREPARE | (prepare or {})
+    ties = [tie_order(len(sim.window), seed, n) for n in range(len(readers))]
     results: dict[str, MethodResult] = {}
     for method in methods:
-        scorer = _PREPARE[method](sim)
+        scorer = chosen[method](sim, readers)
         found: list[tuple[float, float, float]] = []
         spent: list[float] = []
         for done, reader in enumerate(readers):
             started = time.perf_counter()
             scores = scorer(reader)
             spent.append((time.perf_counter() - started) * 1000)
-            found.append(_metrics(scores, reader.relevant, tie))
+            found.append(reader_metrics(scores, reader.targets, reader.excluded, ties[done]))
             if progress is not None:
                 progress(method, done + 1, len(readers))
-        mean = np.array(found).mean(axis=0) if found else np.zeros(3)
-        results[method] = MethodResult(float(mean[0]), float(mean[1]), float(mean[2]), spent)
+        results[method] = MethodResult(np.array(found, dtype=np.float64).reshape(-1, 3), spent)
     return results
+
+
+def ours_minus(
+    results: dict[str, MethodResult], seed: int = 0, resamples: int = RESAMPLES, ours: str = "ours"
+) -> dict[str, dict[str, list[float]]]:
+    """Per baseline, [low, mean, high] of ours minus it: mean over readers, paired bootstrap 95%."""
+    mine = results[ours].per_reader
+    picks = np.random.default_rng(seed).integers(0, len(mine), (resamples, len(mine)))
+    out: dict[str, dict[str, list[float]]] = {}
+    for name, result in results.items():
+        if name == ours:
+            continue
+        gaps = mine - result.per_reader
+        means = gaps[picks].mean(axis=1)
+        low, high = np.percentile(means, [2.5, 97.5], axis=0)
+        observed = gaps.mean(axis=0)
+        out[name] = {metric: [float(low[i]), float(observed[i]), float(high[i])]
+                     for i, metric in enumerate(("recall@20", "ndcg@20"))}  # fmt: skip
+    return out
+
+
+def with_svm_c(c: float) -> dict[str, Prepare]:
+    """The methods with arxiv-sanity's SVM at this C."""
+    return {"arxiv-sanity": _alone(partial(baselines.prepare_arxiv_sanity, c=c))}

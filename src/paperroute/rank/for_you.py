@@ -176,7 +176,10 @@ _BECAUSE = {"saved": "because you saved", "voted for": "because you voted for",
 def _reason(
     found: Recommendation, liked: Sequence[tuple[Paper, str]], paper: Paper, topics: tuple[str, ...]
 ) -> str:
-    """One line: the liked paper it is nearest to, the words that match, shared authors."""
+    """One line: the liked paper it is nearest to, the words that match, followed categories.
+
+    Authors are never named: a name on two papers need not be one person.
+    """
     parts: list[str] = []
     if found.closest is not None and found.closeness > 0:
         near, how = liked[found.closest]
@@ -184,9 +187,7 @@ def _reason(
         parts.append(f"{_BECAUSE.get(how, 'close to')} “{title}”")
     if found.terms:
         parts.append("words: " + ", ".join(found.terms[:4]))
-    if found.authors:
-        parts.append("by " + ", ".join(found.authors[:2]) + ", whose papers you liked")
-    followed = [c for c in paper.categories if c in topics]
-    if followed and not parts:
+    followed = found.followed or tuple(c for c in paper.categories if c in topics)
+    if followed:
         parts.append(f"in {followed[0]}, which you follow")
     return " · ".join(parts) or "close to what you liked"

@@ -1,36 +1,37 @@
-"""Recommendations for one reader from the papers they liked, each with its reason.
+"""Recommendations for one reader: a linear classifier learned for them, each with its reason.
 
-A corpus (the candidate papers, plus any papers the eval wants scored) is
-turned once into four feature sets: tf-idf of the text (title twice and
-abstract, LaTeX commands dropped, word 1- and 2-grams), authors, categories,
-and, when given, the papers' embeddings (the search index's MiniLM vectors).
-A reader's model is then plain arithmetic over the rows of their liked papers
-(votes, saves, seed papers) and disliked ones ("not interested"):
+A corpus (the candidate papers, plus any the eval wants scored) is turned
+once into three feature sets: tf-idf of the text (title twice and abstract,
+LaTeX commands dropped, word 1- and 2-grams), categories, and, when given,
+the papers' embeddings (the search index's MiniLM vectors). Authors are not
+features: a name is not a person (namesakes), and `eval recommend` hides
+names from every method, so no weight on them could be measured.
 
-    words   = cos(paper, centroid of liked) + mean of the 2 highest cos(paper, liked paper)
-    meaning = cos(paper's embedding, mean direction of the liked papers' embeddings)
-    authors = max over the paper's authors of share of liked papers by that author * idf
-    topics  = sum over the paper's categories of the share of liked papers in it
-    score   = words + 0.1 * meaning + 1.0 * authors + 0.02 * topics
-              - 0.5 * max cos(paper, disliked paper)
+Per reader, in the spirit of Scholar Inbox (a per-user linear classifier
+over embeddings) and arxiv-sanity (a per-user SVM over tf-idf), a linear
+classifier over both kinds of features and the categories is fitted with
+the papers they liked (votes, saves, listed or pasted papers) as positives,
+those they marked "not interested" as strong negatives, and a seeded sample
+of the corpus's unlabelled papers as negatives: regularised least squares
+(each side weighing the same in total), solved in its dual, so one reader
+costs one linear system the size of their training papers. The categories
+they follow are added:
 
-No training loop: "fitting" one reader is a sparse product of their liked
-papers with the candidates through a term -> papers index, leaving out the
-words found in more than 5% of the candidates, and one vector's product with
-the candidates' embeddings: a few milliseconds for 3,000 candidates, under 50 ms
-p95 for all 54k papers, so it runs on a page request. The weights were
-chosen on the authorship simulation of `paperroute eval recommend` at one
-cutoff and checked at two others; the same simulation shows it ahead of
-arxiv-sanity's per-user SVM. There the embeddings add a little to the words
-and more weight on them takes away: the simulation's relevant papers are the
-reader's own, which share their exact terms, while MiniLM places whole fields
-close together. Every recommendation can say which liked paper it is closest
-to (by words and meaning) and which words carry the match.
+    score = classifier + FOLLOWED * number of the paper's categories the reader follows
+            (+ optional terms: cosine of words to the liked centroid, to the nearest liked
+             papers, by words or meaning; weight 0 unless WEIGHTS says otherwise)
+
+Every weight (the feature scales, C, the number of negatives, NEAREST) was
+chosen on the validation cutoff 2025-12-01 of `paperroute eval recommend`
+and reported at two later cutoffs (docs/recommendations.md). Fitting and
+scoring one reader over the 54k papers of the shared corpus takes well under
+50 ms, so it runs on a page request.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -40,27 +41,46 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
+from threadpoolctl import ThreadpoolController
 
 from paperroute.domain import Paper
 
-__all__ = ["Corpus", "Reader", "Recommendation", "Rows", "explain", "paper_text", "score_reader"]
+__all__ = [
+    "TEXT_FEATURES",
+    "WEIGHTS",
+    "Corpus",
+    "Reader",
+    "Recommendation",
+    "Rows",
+    "explain",
+    "paper_text",
+    "score_reader",
+]
 
-TOP_NEIGHBOURS = 2
-# Words in more than this share of the candidates are left out of the similarities
-# to liked papers: each touches thousands of papers and says little (measured on
-# the eval: 2x faster over 54k papers, recall@20 without authors 0.303 -> 0.295).
-COMMON_SHARE = 0.05
-COMMON_MIN_PAPERS = 100  # in a small corpus every word is "common": none is left out
-WEIGHTS = {"centroid": 1.0, "neighbours": 1.0, "meaning": 0.1, "authors": 1.0, "topics": 0.02,
-           "disliked": 0.5}  # fmt: skip
+# Chosen on the validation cutoff (see the module's docstring).
+WEIGHTS: dict[str, float] = {
+    "text": 2.0,  # scale of the tf-idf features in the classifier
+    "meaning": 0.5,  # scale of the embeddings
+    "topics": 0.25,  # scale of the categories (each paper's row has unit length)
+    "C": 0.1,  # inverse regularisation
+    "negatives": 300,  # unlabelled papers sampled per reader
+    "disliked": 3.0,  # sample weight of a "not interested" paper against an unlabelled one
+    "nearest": 0.0,  # weight of the closeness to the nearest liked papers by meaning
+    "centroid": 0.0,  # weight of the cosine of words to the liked papers' centroid
+    "neighbours": 0.0,  # weight of the mean of the 2 highest cosines of words to liked papers
+    "followed": 0.5,  # per followed category of the paper
+}
+NEAREST = 2
+BACKGROUND = 5000  # the corpus rows negatives are drawn from, when not given
 _LATEX_COMMAND = re.compile(r"\\[a-zA-Z]+\*?")
 _LATEX_SYMBOL = re.compile(r"[$\{\}^_\\~]")
 
 # scipy ships no type information for its sparse matrices: typed as Any, as faiss is.
 Matrix = Any
 Scores = npt.NDArray[np.float32]
+Ids = npt.NDArray[np.int64]
 Vectors = npt.NDArray[np.float32]  # one unit vector per row; a row of zeros: none known
-_TEXT_FEATURES: dict[str, Any] = {
+TEXT_FEATURES: dict[str, Any] = {
     "strip_accents": "unicode", "lowercase": True, "stop_words": "english",
     "token_pattern": r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b", "ngram_range": (1, 2),
     "min_df": 2, "max_df": 0.5, "sublinear_tf": True, "dtype": np.float32,
@@ -78,26 +98,28 @@ def paper_text(title: str, abstract: str) -> str:
 
 
 def _incidence(rows: Sequence[Sequence[str]], index: dict[str, int], grow: bool) -> Matrix:
-    """A 0/1 matrix of which names each row has; unknown names are added only if `grow`."""
+    """Which names each row has, each row of unit length; unknown names are added only if `grow`."""
     columns: list[int] = []
+    data: list[float] = []
     starts = [0]
     for names in rows:
-        for name in dict.fromkeys(names):
-            column = index.setdefault(name, len(index)) if grow else index.get(name)
-            if column is not None:
-                columns.append(column)
+        known = [
+            index.setdefault(n, len(index)) if grow else index.get(n) for n in dict.fromkeys(names)
+        ]
+        found = [c for c in known if c is not None]
+        columns += found
+        data += [1.0 / np.sqrt(max(1, len(found)))] * len(found)
         starts.append(len(columns))
-    data = np.ones(len(columns), dtype=np.float32)
     shape = (len(rows), max(len(index), 1))
-    return sp.csr_matrix((data, np.array(columns, dtype=np.int64), np.array(starts)), shape=shape)
+    return sp.csr_matrix((np.array(data, dtype=np.float32), np.array(columns, dtype=np.int64),
+                          np.array(starts)), shape=shape)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
 class Rows:
-    """Some papers as the model sees them: one row each in the three matrices."""
+    """Some papers as the model sees them: one row each in the feature matrices."""
 
     text: Matrix
-    authors: Matrix
     topics: Matrix
     vectors: Vectors | None = None
     # The text matrix transposed (term -> papers), for scoring many papers at once:
@@ -110,7 +132,7 @@ class Rows:
     def take(self, rows: npt.ArrayLike) -> Rows:
         picked = np.asarray(rows, dtype=np.int64)
         vectors = None if self.vectors is None else self.vectors[picked]
-        return Rows(self.text[picked], self.authors[picked], self.topics[picked], vectors)
+        return Rows(self.text[picked], self.topics[picked], vectors)
 
     def indexed(self) -> Rows:
         """These rows with `by_term` made, for use as candidates many times."""
@@ -122,10 +144,17 @@ class Corpus:
 
     `vectors`, one row per paper, are their embeddings (unit length; zeros for
     a paper without one); without them the model uses the other features only.
+    `background`: the rows unlabelled negatives are drawn from (default: a
+    seeded sample of all).
     """
 
-    def __init__(self, papers: Sequence[Paper], vectors: Vectors | None = None) -> None:
-        self.vectorizer = TfidfVectorizer(**_TEXT_FEATURES)
+    def __init__(
+        self,
+        papers: Sequence[Paper],
+        vectors: Vectors | None = None,
+        background: Ids | None = None,
+    ) -> None:
+        self.vectorizer = TfidfVectorizer(**TEXT_FEATURES)
         texts = [paper_text(p.title, p.abstract) for p in papers]
         try:
             text = self.vectorizer.fit_transform(texts)
@@ -133,18 +162,13 @@ class Corpus:
             self.vectorizer.set_params(min_df=1, max_df=1.0)
             text = self.vectorizer.fit_transform(texts)
         self.vocabulary = self.vectorizer.get_feature_names_out()
-        idf = np.asarray(self.vectorizer.idf_)
-        papers_with = (len(papers) + 1) / np.exp(idf - 1) - 1  # idf = ln((1+n)/(1+df)) + 1
-        self.common_terms = papers_with > max(COMMON_SHARE * len(papers), COMMON_MIN_PAPERS)
-        self.author_index: dict[str, int] = {}
         self.topic_index: dict[str, int] = {}
-        authors = _incidence([p.authors for p in papers], self.author_index, grow=True)
         topics = _incidence([p.categories for p in papers], self.topic_index, grow=True)
-        self.rows = Rows(sp.csr_matrix(text), authors, topics, _checked(vectors, len(papers)))
-        self.rows = self.rows.indexed()
-        # An author on few papers says more about a reader than one on many.
-        papers_by = np.asarray(authors.sum(axis=0)).ravel()
-        self.author_idf = np.log1p(len(papers) / (1.0 + papers_by)).astype(np.float32)
+        self.rows = Rows(sp.csr_matrix(text), topics, _checked(vectors, len(papers))).indexed()
+        if background is None:
+            rng = np.random.default_rng(0)
+            background = rng.choice(len(papers), min(BACKGROUND, len(papers)), replace=False)
+        self.background = np.sort(np.asarray(background, dtype=np.int64))
 
     def with_vectors(self, vectors: Vectors) -> Corpus:
         """This corpus with other embeddings (the text features are not refitted)."""
@@ -155,12 +179,8 @@ class Corpus:
     def describe(self, papers: Sequence[Paper], vectors: Vectors | None = None) -> Rows:
         """Papers outside the corpus (a reader's older papers, a pasted BibTeX) as rows."""
         text = self.vectorizer.transform([paper_text(p.title, p.abstract) for p in papers])
-        return Rows(
-            sp.csr_matrix(text),
-            _incidence([p.authors for p in papers], self.author_index, grow=False),
-            _incidence([p.categories for p in papers], self.topic_index, grow=False),
-            _checked(vectors, len(papers)),
-        )
+        topics = _incidence([p.categories for p in papers], self.topic_index, grow=False)
+        return Rows(sp.csr_matrix(text), topics, _checked(vectors, len(papers)))
 
 
 def _checked(vectors: Vectors | None, count: int) -> Vectors | None:
@@ -173,105 +193,140 @@ def _checked(vectors: Vectors | None, count: int) -> Vectors | None:
 
 @dataclass(frozen=True, slots=True)
 class Reader:
-    """One reader's model: what they liked and disliked, as rows of a corpus's features."""
+    """One reader: what they liked and disliked, as rows of a corpus's features."""
 
     liked: Rows
     disliked: Rows | None = None
-    topics: tuple[str, ...] = ()  # categories the reader follows, as if liked once each
+    topics: tuple[str, ...] = ()  # categories the reader follows
+    liked_rows: Ids | None = None  # corpus rows of the liked papers: never drawn as negatives
+    seed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
-class _Parts:
-    similarity: npt.NDArray[np.float32]  # liked x candidates: cosine of words
-    centroid: npt.NDArray[np.float32]
-    parts: dict[str, Scores]
+class _Model:
+    text: npt.NDArray[np.float32]  # a weight per term
+    topics: npt.NDArray[np.float32]  # a weight per category
+    vectors: npt.NDArray[np.float32] | None  # a weight per embedding dimension
+    bias: float
 
 
-def _neighbours(similarity: npt.NDArray[np.float32]) -> Scores:
-    """Per candidate, the mean of its TOP_NEIGHBOURS highest similarities to liked papers."""
-    k = min(TOP_NEIGHBOURS, similarity.shape[0])
-    return np.partition(similarity, similarity.shape[0] - k, axis=0)[-k:].mean(axis=0)
+@functools.cache
+def _blas() -> ThreadpoolController:
+    return ThreadpoolController()
 
 
-def _direction(liked: Vectors) -> Vectors | None:
-    """The unit mean of the liked papers' embeddings (rows of zeros take no part)."""
-    summed = liked.sum(axis=0)
-    length = float(np.linalg.norm(summed))
-    return summed / length if length > 0 else None
+def _one_blas_thread() -> Any:
+    """A small solve on one thread: BLAS's threads on a busy machine make it 10x slower."""
+    return _blas().limit(limits=1, user_api="blas")
 
 
-def _parts(corpus: Corpus, reader: Reader, candidates: Rows) -> _Parts:
-    liked = reader.liked
-    parts: dict[str, Scores] = {}
-    similarity = np.zeros((0, len(candidates)), dtype=np.float32)
-    centroid = np.zeros(corpus.rows.text.shape[1], dtype=np.float32)
-    if len(liked):
-        similarity = _cosines(_without(liked.text, corpus.common_terms), candidates)
-        parts["neighbours"] = _neighbours(similarity)
-        summed = np.asarray(liked.text.sum(axis=0)).ravel().astype(np.float32)
-        length = float(np.linalg.norm(summed)) + 1e-9
-        centroid = summed / length
-        # cos(paper, sum of liked) is the sum of its cosines to each liked paper over the
-        # sum's length: no second product over the candidates.
-        parts["centroid"] = similarity.sum(axis=0) / length
-        per_author = np.asarray(liked.authors.sum(axis=0)).ravel() / len(liked)
-        weights = (per_author * corpus.author_idf[: len(per_author)]).astype(np.float32)
-        parts["authors"] = _row_max(candidates.authors, weights)
-        direction = None if liked.vectors is None else _direction(liked.vectors)
-        if direction is not None and candidates.vectors is not None:
-            parts["meaning"] = candidates.vectors @ direction
-    followed = [corpus.topic_index[t] for t in reader.topics if t in corpus.topic_index]
-    if len(liked) or followed:
-        per_topic = np.zeros(candidates.topics.shape[1], dtype=np.float32)
-        if len(liked):
-            per_topic += np.asarray(liked.topics.sum(axis=0)).ravel().astype(np.float32)
-        per_topic[followed] += 1.0
-        parts["topics"] = candidates.topics @ (per_topic / (len(liked) + len(followed)))
-    if reader.disliked is not None and len(reader.disliked):
-        against = _cosines(reader.disliked.text, candidates)
-        parts["disliked"] = -against.max(axis=0).astype(np.float32)
-    return _Parts(similarity, centroid, parts)
+def _negatives(corpus: Corpus, reader: Reader) -> Ids:
+    pool = corpus.background
+    if reader.liked_rows is not None and len(reader.liked_rows):
+        pool = np.setdiff1d(pool, reader.liked_rows, assume_unique=True)
+    count = min(int(WEIGHTS["negatives"]), len(pool))
+    return np.random.default_rng(reader.seed).choice(pool, count, replace=False)
 
 
-def _cosines(few: Matrix, many: Rows) -> npt.NDArray[np.float32]:
-    """few x many cosine similarities (rows are unit tf-idf vectors).
+def fit_reader(corpus: Corpus, reader: Reader) -> _Model | None:
+    """The reader's classifier, or None with nothing liked.
 
-    With `many.by_term`, only the papers that share a term with `few` are
-    touched (an inverted index); without it `many` is transposed first, which
-    costs more than the product.
+    Regularised least squares on labels +1 (liked) and -1 (the rest), each side
+    weighing the same in total, solved in its dual: with a few hundred training
+    papers that is one small linear system, where a solver over the half a million
+    tf-idf columns would take seconds.
     """
-    by_term = many.by_term if many.by_term is not None else sp.csr_matrix(many.text.T)
-    return (few @ by_term).toarray().astype(np.float32)
+    liked, disliked = reader.liked, reader.disliked
+    if not len(liked):
+        return None
+    negative = corpus.rows.take(_negatives(corpus, reader))
+    blocks = [liked, negative] + ([disliked] if disliked is not None and len(disliked) else [])
+    text = sp.vstack([b.text for b in blocks], format="csr")
+    topics = sp.vstack([b.topics for b in blocks], format="csr")
+    scale = {k: WEIGHTS[k] ** 2 for k in ("text", "topics", "meaning")}
+    kernel = (
+        scale["text"] * (text @ text.T).toarray() + scale["topics"] * (topics @ topics.T).toarray()
+    )
+    with_vectors = all(b.vectors is not None for b in blocks)
+    vectors = (
+        np.vstack([b.vectors for b in blocks if b.vectors is not None]) if with_vectors else None
+    )
+    if vectors is not None:
+        kernel += scale["meaning"] * (vectors @ vectors.T)
+    kernel += 1.0  # the bias, as a constant feature
+    count, against = len(liked), len(negative)
+    total = sum(len(b) for b in blocks)
+    labels = np.r_[np.ones(count), -np.ones(total - count)]
+    weight = np.r_[np.full(count, max(1.0, against / count)), np.ones(against),
+                   np.full(total - count - against, WEIGHTS["disliked"])]  # fmt: skip
+    with _one_blas_thread():
+        alpha = np.linalg.solve(kernel + np.diag(1.0 / (WEIGHTS["C"] * weight)), labels)
+    alpha = alpha.astype(np.float32)
+    on_vectors = None if vectors is None else scale["meaning"] * (vectors.T @ alpha)
+    return _Model(scale["text"] * np.asarray(text.T @ alpha, dtype=np.float32).ravel(),
+                  scale["topics"] * np.asarray(topics.T @ alpha, dtype=np.float32).ravel(), on_vectors,
+                  float(alpha.sum()))  # fmt: skip
 
 
-def _without(matrix: Matrix, columns: npt.NDArray[np.bool_]) -> Matrix:
-    """The rows with these columns zeroed."""
-    rows = sp.csr_matrix(matrix, copy=True)
-    rows.data[columns[rows.indices]] = 0.0
-    rows.eliminate_zeros()
-    return rows
+def _nearest(liked: Vectors, candidates: Vectors) -> Scores:
+    """Per candidate, the mean of its NEAREST highest cosines to liked papers' embeddings."""
+    known = liked[np.flatnonzero(liked.any(axis=1))]
+    if not len(known):
+        return np.zeros(len(candidates), dtype=np.float32)
+    similarity = known @ candidates.T
+    k = min(NEAREST, len(known))
+    return np.partition(similarity, len(known) - k, axis=0)[-k:].mean(axis=0)
 
 
-def _row_max(matrix: Matrix, weights: Scores) -> Scores:
-    """Per row, the largest weight among its columns (0 for an empty row)."""
-    out = np.zeros(matrix.shape[0], dtype=np.float32)
-    filled = np.flatnonzero(np.diff(matrix.indptr))
-    if len(filled):
-        values = weights[matrix.indices]
-        out[filled] = np.maximum.reduceat(values, matrix.indptr[filled])
-    return out
+def _by_words(liked: Rows, candidates: Rows) -> dict[str, Scores]:
+    """Cosine of words to the liked papers' centroid, and the mean of the 2 highest to one."""
+    by_term = (
+        candidates.by_term if candidates.by_term is not None else sp.csr_matrix(candidates.text.T)
+    )
+    similarity = (liked.text @ by_term).toarray().astype(np.float32)
+    length = float(np.linalg.norm(np.asarray(liked.text.sum(axis=0)).ravel())) + 1e-9
+    k = min(NEAREST, similarity.shape[0])
+    top = np.partition(similarity, similarity.shape[0] - k, axis=0)[-k:].mean(axis=0)
+    # cos(paper, sum of liked) is the sum of its cosines to each liked paper over the sum's length.
+    return {"centroid": WEIGHTS["centroid"] * similarity.sum(axis=0) / length,
+            "neighbours": WEIGHTS["neighbours"] * top}  # fmt: skip
 
 
-def _weighted(parts: dict[str, Scores], count: int) -> Scores:
+def _parts(corpus: Corpus, reader: Reader, candidates: Rows) -> dict[str, Scores]:
+    parts: dict[str, Scores] = {}
+    model = fit_reader(corpus, reader)
+    if model is not None:
+        found = candidates.text @ model.text + candidates.topics @ model.topics + model.bias
+        if model.vectors is not None and candidates.vectors is not None:
+            found = found + candidates.vectors @ model.vectors
+        parts["classifier"] = np.asarray(found, dtype=np.float32).ravel()
+        if WEIGHTS["centroid"] or WEIGHTS["neighbours"]:
+            parts |= _by_words(reader.liked, candidates)
+        if (
+            WEIGHTS["nearest"]
+            and reader.liked.vectors is not None
+            and candidates.vectors is not None
+        ):
+            parts["nearest"] = WEIGHTS["nearest"] * _nearest(
+                reader.liked.vectors, candidates.vectors
+            )
+    followed = [corpus.topic_index[t] for t in reader.topics if t in corpus.topic_index]
+    if followed:
+        counts = np.asarray((candidates.topics[:, followed] > 0).sum(axis=1)).ravel()
+        parts["followed"] = WEIGHTS["followed"] * counts.astype(np.float32)
+    return parts
+
+
+def _total(parts: dict[str, Scores], count: int) -> Scores:
     total = np.zeros(count, dtype=np.float32)
-    for name, values in parts.items():
-        total += WEIGHTS[name] * values
+    for values in parts.values():
+        total += values
     return total
 
 
 def score_reader(corpus: Corpus, reader: Reader, candidates: Rows) -> Scores:
     """Each candidate's score for this reader: higher is a better match."""
-    return _weighted(_parts(corpus, reader, candidates).parts, len(candidates))
+    return _total(_parts(corpus, reader, candidates), len(candidates))
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,7 +336,7 @@ class Recommendation:
     closest: int | None  # row in reader.liked of the liked paper it is nearest to
     closeness: float  # their cosine similarity (of words, plus of embeddings when known)
     terms: tuple[str, ...]  # the words that carry the match, strongest first
-    authors: tuple[str, ...]  # its authors the reader liked papers by
+    followed: tuple[str, ...]  # its categories the reader follows
 
 
 def explain(
@@ -293,28 +348,31 @@ def explain(
     exclude: frozenset[int] = frozenset(),
 ) -> list[Recommendation]:
     """The best `limit` candidates (rows in `exclude` left out), each with why: its nearest
-    liked paper, the words that match, shared authors."""
-    found = _parts(corpus, reader, candidates)
-    total = _weighted(found.parts, len(candidates))
+    liked paper, the words that match, the followed categories it is in."""
+    parts = _parts(corpus, reader, candidates)
+    total = _total(parts, len(candidates))
     ranked = np.argsort(-total, kind="stable")[: limit + len(exclude)]
     order = [int(r) for r in ranked if int(r) not in exclude][:limit]
-    liked_authors = set(np.flatnonzero(np.asarray(reader.liked.authors.sum(axis=0)).ravel()))
-    names = {column: name for name, column in corpus.author_index.items()}
+    liked = reader.liked
+    centroid = np.asarray(liked.text.sum(axis=0)).ravel() if len(liked) else None
+    followed = set(reader.topics)
+    categories = {column: name for name, column in corpus.topic_index.items()}
     out: list[Recommendation] = []
-    liked_vectors, candidate_vectors = reader.liked.vectors, candidates.vectors
     for row in order:
         closest, closeness = None, 0.0
-        if found.similarity.shape[0]:
-            near = found.similarity[:, row]
-            if liked_vectors is not None and candidate_vectors is not None:
-                near = near + liked_vectors @ candidate_vectors[row]  # by words and meaning
+        if len(liked):
+            near = np.asarray((liked.text @ candidates.text[row].T).todense()).ravel()
+            if liked.vectors is not None and candidates.vectors is not None:
+                near = near + liked.vectors @ candidates.vectors[row]  # by words and meaning
             closest = int(np.argmax(near))
             closeness = float(near[closest])
-        vector = candidates.text[int(row)]
-        weight = vector.data * found.centroid[vector.indices]
-        best = np.argsort(-weight)[:terms]
-        words = tuple(str(corpus.vocabulary[vector.indices[i]]) for i in best if weight[i] > 0)
-        mine = candidates.authors[int(row)].indices
-        shared = tuple(names[int(c)] for c in mine if int(c) in liked_authors)
-        out.append(Recommendation(int(row), float(total[row]), closest, closeness, words, shared))
+        words: tuple[str, ...] = ()
+        if centroid is not None:
+            vector = candidates.text[row]
+            weight = vector.data * centroid[vector.indices]
+            best = np.argsort(-weight)[:terms]
+            words = tuple(str(corpus.vocabulary[vector.indices[i]]) for i in best if weight[i] > 0)
+        mine = tuple(categories[int(c)] for c in candidates.topics[row].indices)
+        shared = tuple(c for c in mine if c in followed)
+        out.append(Recommendation(row, float(total[row]), closest, closeness, words, shared))
     return out
