@@ -14,7 +14,7 @@ from paperroute.store.users import add_user
 from paperroute.store.votes import vote
 from tests.cli.conftest import Invoke
 from tests.cli.test_main import SLICE
-from tests.rank.synthetic import CUTOFF, synthetic_corpus
+from tests.rank.synthetic import CUTOFF, team_corpus
 
 
 def test_trending_prints_the_parts_of_each_score(invoke: Invoke, engine: Engine) -> None:
@@ -42,20 +42,27 @@ def test_trending_prints_the_parts_of_each_score(invoke: Invoke, engine: Engine)
 
 
 def test_eval_recommend_prints_and_writes_every_method(invoke: Invoke, tmp_path: Path) -> None:
-    corpus = tmp_path / "papers.jsonl"
     rows = [{"id": p.arxiv_id, "title": p.title, "summary": p.abstract, "authors": list(p.authors),
              "categories": list(p.categories), "announced": str(p.announced)}
-            for p in synthetic_corpus()]  # fmt: skip
-    corpus.write_bytes(b"\n".join(orjson.dumps(r) for r in rows))
-    args = ["eval", "recommend", str(corpus), "--cutoff", CUTOFF.isoformat()]
+            for p in team_corpus()]  # fmt: skip
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"  # one corpus in two files
+    first.write_bytes(b"\n".join(orjson.dumps(r) for r in rows[::2]))
+    second.write_bytes(b"\n".join(orjson.dumps(r) for r in rows[1::2]))
+    args = ["eval", "recommend", str(first), str(second), "--cutoff", CUTOFF.isoformat()]
     cache = tmp_path / "vectors"
     figures = orjson.loads(invoke(*args, "--json", "--cache", str(cache)).output)
-    for method in ("newest", "trending", "arxiv-sanity", "ours"):
-        assert set(figures[method]) >= {"recall@20", "ndcg@20", "mrr", "train_ms_per_user"}
-    assert figures["run"]["readers"] == figures["run"]["readers_total"] == 36
-    assert figures["run"]["embeddings"] is True and len(VectorCache(cache)) == 180
-    assert figures["ours"]["recall@20"] >= figures["arxiv-sanity"]["recall@20"]
-    table = invoke(*args, "--readers", "5", "--no-embeddings").output
-    assert "5 of 36 readers" in table and "arxiv-sanity" in table
-    early = invoke("eval", "recommend", str(corpus), "--cutoff", "2020-01-01", expect=1).output
-    assert "no reader in" in early and "choose a cutoff" in early
+    assert list(figures) == ["protocol", "cutoff", "readers", "dropped", "candidates", "methods",
+                             "ours_minus"]  # fmt: skip
+    assert figures["protocol"] == "collaborators" and figures["readers"] == 36
+    assert figures["dropped"] == 0 and figures["candidates"] == 24
+    assert list(figures["methods"]) == ["newest", "popularity", "category-prior", "tfidf-centroid",
+                                        "embedding-centroid", "arxiv-sanity", "ours"]  # fmt: skip
+    for found in figures["methods"].values():
+        assert list(found) == ["recall@20", "ndcg@20", "mrr", "ms_per_reader"]
+    assert set(figures["ours_minus"]) == set(figures["methods"]) - {"ours"}
+    low, mean, high = figures["ours_minus"]["newest"]["recall@20"]
+    assert low <= mean <= high and len(VectorCache(cache)) == 72
+    table = invoke(*args, "--readers", "5", "--protocol", "own", "--cache", str(cache)).output
+    assert "5 of 36 readers" in table and "arxiv-sanity" in table and "own protocol" in table
+    early = invoke("eval", "recommend", str(first), "--cutoff", "2020-01-01", expect=1).output
+    assert "no reader with a target" in early and "choose a cutoff" in early
