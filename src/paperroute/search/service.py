@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import Engine
 
 from paperroute.domain import Paper
@@ -35,7 +36,8 @@ MAX_EXAMPLE_CHARS = 5_000  # a pasted abstract is searched up to this many chara
 VOTES_SORT_DEPTH = 1000  # most-voted-first orders the thousand most relevant matches
 # Pseudo-relevance feedback in vector space (Rocchio), in hybrid search: the query
 # vector moves toward the mean vector of the PRF_DEPTH best papers of the first
-# lexical + semantic fusion, by PRF_WEIGHT, and is searched again. Chosen on every
+# lexical + semantic fusion, by PRF_WEIGHT, and the papers of both lists are
+# scored again with it. Chosen on every
 # development set with bench/search_lab.py (docs/search.md); 0 turns it off. Semantic
 # search alone does without: feedback from its own list lost on two sets of three.
 PRF_DEPTH = 5
@@ -134,10 +136,27 @@ class Ranker:
         # The feedback papers come from the plain rank fusion of both lists: agreement
         # of words and meaning is the surest sign of relevance before any weighting.
         first = fuse_rrf([lexical, found])
-        top = np.array(first[0][:PRF_DEPTH], dtype=np.int64)
-        moved = vector + PRF_WEIGHT * self.index.vectors.vectors_of(top).mean(axis=0)
+        _, feedback = self._vectors(first[0][:PRF_DEPTH], found[0][:PRF_DEPTH])
+        moved = vector + PRF_WEIGHT * feedback.mean(axis=0)
         moved /= max(float(np.linalg.norm(moved)), 1e-12)
-        return self.index.vectors.search(moved, depth, allowed)
+        # Only the papers either list found are scored again: no second exact search,
+        # and on every development set no worse than searching all vectors again.
+        candidates, vectors = self._vectors([*found[0], *lexical[0]], found[0])
+        scores = vectors @ moved
+        order = np.argsort(-scores, kind="stable")[:depth]
+        return candidates[order].tolist(), scores[order].astype(float).tolist()
+
+    def _vectors(
+        self, wanted: Sequence[int], fallback: Sequence[int]
+    ) -> tuple[npt.NDArray[np.int64], np.ndarray]:
+        """The wanted papers (once each) and their vectors; the fallback's, whose vectors
+        exist, if a wanted paper has none yet (found by its words before its embedding)."""
+        ids = np.array(list(dict.fromkeys(wanted)), dtype=np.int64)
+        try:
+            return ids, self.index.vectors.vectors_of(ids)
+        except KeyError:
+            ids = np.array(list(dict.fromkeys(fallback)), dtype=np.int64)
+            return ids, self.index.vectors.vectors_of(ids)
 
     def _lexical_ids(self, query: LexicalQuery, where: LexicalFilter | None = None) -> list[int]:
         """Every paper a lexical query matches (the order does not matter here)."""
