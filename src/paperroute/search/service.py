@@ -36,10 +36,10 @@ MAX_EXAMPLE_CHARS = 5_000  # a pasted abstract is searched up to this many chara
 VOTES_SORT_DEPTH = 1000  # most-voted-first orders the thousand most relevant matches
 # Pseudo-relevance feedback in vector space (Rocchio), in hybrid search: the query
 # vector moves toward the mean vector of the PRF_DEPTH best papers of the first
-# lexical + semantic fusion, by PRF_WEIGHT, and the papers of both lists are
-# scored again with it. Chosen on every
-# development set with bench/search_lab.py (docs/search.md); 0 turns it off. Semantic
-# search alone does without: feedback from its own list lost on two sets of three.
+# lexical + semantic fusion, by PRF_WEIGHT, and the papers of both lists are scored
+# again with it. Chosen on every development set with bench/search_lab.py
+# (docs/search.md); 0 turns it off. Semantic search alone does without: feedback
+# from its own list lost on two sets of three.
 PRF_DEPTH = 5
 PRF_WEIGHT = 0.5
 
