@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine
 
 from paperroute.domain import Paper
+from paperroute.ingest.markup import strip_tags
 from paperroute.ingest.normalize import build_paper, clean_text
 from paperroute.ingest.pipeline import run_ingest
 from paperroute.store import papers as paper_store
@@ -92,3 +93,22 @@ def test_stored_papers_are_clean(engine: Engine) -> None:
         assert not _looks_like_markup(paper.title), paper.title
         assert not _looks_like_markup(paper.abstract), paper.abstract
         assert paper.abstract.startswith("We show a < b.")
+
+
+def test_mathematics_and_token_names_are_not_cut() -> None:
+    """Real abstracts of the shared corpus that an earlier stripper cut short or emptied."""
+    cut = (
+        "multiset codes in the regime $t<q$ with redundancy $t+O(1)$, independent of the "
+        "blocklength $n=5$. Second, we develop"
+    )
+    assert strip_tags(cut) == cut
+    for text in (
+        "strict ordering $CNN<ViT<Hybrid<Capsule$. Controlled experiments",
+        "a chain-of-thought block (<think>) followed by </think> at sentence boundaries",
+        "an activity-level <ACT> token and cluster-specific <GROUP> tokens",
+        "previous answer is: <answer> {last round answer} </answer>, and please re-answer",
+    ):
+        assert strip_tags(text) == text
+    # Still removed: elements, and any tag that would act (even with a name of its own).
+    assert strip_tags("$<script>alert(1)</script>$") == "$$"
+    assert "onclick" not in strip_tags("<think onclick=alert(1)>hi</think>")

@@ -5,11 +5,12 @@ A pattern that removes tags lets through what only a parser sees as one:
 tag is cut). Here a tag is whatever Python's HTML parser reads as one, and
 the text is parsed again until nothing more goes, so no tag is left behind.
 
-What looks like a tag but is mathematics stays: `$x<y$ and $y>z$` parses as a
-tag named `y$`, and `x<y and y>z` as a tag `y` with the bare attributes `and`
-and `y`. A tag is kept as written when its name is no HTML, SVG or MathML
-element and it has no attribute with a value; such text is inert even to a
-reader that takes it for HTML.
+What looks like a tag but is not stays as written: mathematics (`x<y and y>z`,
+and inside `$...$` anything but a real element, so `$CNN<ViT<Hybrid$` keeps its
+comparisons) and words in angle brackets (an LLM's `<think>` or `<ACT>` token):
+a tag is kept when its name is no HTML, SVG or MathML element and it has no
+attribute with a value, which is inert even to a reader that takes it for HTML.
+A tag cut off by the end of the text goes only if a browser would act on it.
 """
 
 from __future__ import annotations
@@ -74,10 +75,29 @@ def _is_markup(tag: str, attrs: list[tuple[str, str | None]]) -> bool:
     return not attrs and _PLAIN_NAME.match(tag) is not None  # <foo> or <foo/>
 
 
+# A tag whose name is no element and that has no attribute value: words an abstract
+# writes in angle brackets (an LLM's "<think>" or "<answer>" token), inert in any page.
+_INERT_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9_.-]*)([^<>=]*)>")
+# TeX math: "$CNN<ViT<Hybrid$" or "$t<q$" compare; only a real element starts a tag there.
+_MATH = re.compile(r"\$[^$]{1,1000}\$")
+_ELEMENT_START = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)(?=[\s/>])")
+
+
+def _keep_inert(match: re.Match[str]) -> str:
+    return match.group(0) if match.group(2).lower() in _ELEMENTS else "&lt;" + match.group(0)[1:]
+
+
+def _keep_math(match: re.Match[str]) -> str:
+    math = match.group(0)
+    starts = {m.start() for m in _ELEMENT_START.finditer(math) if m.group(1).lower() in _ELEMENTS}
+    return "".join("&lt;" if ch == "<" and n not in starts else ch for n, ch in enumerate(math))
+
+
 def _strip_once(text: str) -> str:
     parser = _TextOnly()
     # Entities were decoded before: escaping `&` keeps the parser from decoding them again.
-    parser.feed(text.replace("&", "&amp;"))
+    escaped = _MATH.sub(_keep_math, _INERT_TAG.sub(_keep_inert, text.replace("&", "&amp;")))
+    parser.feed(escaped)
     if _is_unclosed_markup(parser.rawdata):
         parser.rawdata = ""
     parser.close()
@@ -104,7 +124,19 @@ class _TagProbe(HTMLParser):
         self.found = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.found = self.found or "<" in tag or any(value is not None for _, value in attrs)
+        # Only what a browser would act on: "$t<q$ with redundancy ... n=5" has a valued
+        # attribute too, and dropping it would cut an abstract short at its first "<".
+        risky = any(value is not None and _acts(name) for name, value in attrs)
+        self.found = self.found or "<" in tag or risky
+
+
+# Attributes that run script or load something when a browser reads the tag.
+_ACTIVE = frozenset({"href", "src", "srcset", "srcdoc", "style", "action", "formaction",
+                     "data", "background", "poster", "xlink:href", "lowsrc", "dynsrc"})  # fmt: skip
+
+
+def _acts(name: str) -> bool:
+    return name.startswith("on") or name in _ACTIVE
 
 
 def strip_tags(text: str) -> str:
