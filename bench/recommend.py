@@ -175,7 +175,7 @@ def print_table(console: Console, found: dict[str, Any], role: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=CORPUS)
-    parser.add_argument("--readers", type=int, default=100, help="sampled readers per cutoff")
+    parser.add_argument("--readers", type=int, default=80, help="sampled readers per cutoff")
     parser.add_argument("--c-readers", type=int, default=40, help="validation readers for C")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=RESULTS)

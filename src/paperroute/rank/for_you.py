@@ -163,7 +163,8 @@ def recommend_from(
     found = explain(corpus, reader, corpus.rows, limit=limit, exclude=skipped)
     out: list[ForYou] = []
     for r in found:
-        if r.score > 0:
+        # Only what a reason can be given for: shared words or meaning, or a followed category.
+        if r.closeness > 0 or r.followed:
             paper = papers[r.row]
             out.append(ForYou(ids[r.row], paper, r.score, _reason(r, liked, paper, topics)))
     return out

@@ -224,8 +224,29 @@ def _negatives(corpus: Corpus, reader: Reader) -> Ids:
     pool = corpus.background
     if reader.liked_rows is not None and len(reader.liked_rows):
         pool = np.setdiff1d(pool, reader.liked_rows, assume_unique=True)
-    count = min(int(WEIGHTS["negatives"]), len(pool))
+    # At most a third of a small corpus: a negative's own score is pushed down, and on a
+    # small site the candidates are most of the corpus.
+    count = min(int(WEIGHTS["negatives"]), len(pool) // 3)
     return np.random.default_rng(reader.seed).choice(pool, count, replace=False)
+
+
+def _with_followed(corpus: Corpus, reader: Reader) -> Rows:
+    """The liked rows, and one row per followed category: a paper in it and nothing else."""
+    followed = [(t,) for t in reader.topics if t in corpus.topic_index]
+    liked = reader.liked
+    if not followed:
+        return liked
+    topics = _incidence(followed, corpus.topic_index, grow=False)
+    text = sp.csr_matrix((len(followed), liked.text.shape[1]), dtype=np.float32)
+    vectors = None
+    if liked.vectors is not None:
+        vectors = np.zeros((len(followed), liked.vectors.shape[1]), dtype=np.float32)
+    extra = Rows(text, topics, vectors)
+    if not len(liked):
+        return extra
+    both = None if vectors is None or liked.vectors is None else np.vstack([liked.vectors, vectors])
+    return Rows(sp.vstack([liked.text, text], format="csr"),
+                sp.vstack([liked.topics, topics], format="csr"), both)  # fmt: skip
 
 
 def fit_reader(corpus: Corpus, reader: Reader) -> _Model | None:
@@ -236,7 +257,7 @@ def fit_reader(corpus: Corpus, reader: Reader) -> _Model | None:
     papers that is one small linear system, where a solver over the half a million
     tf-idf columns would take seconds.
     """
-    liked, disliked = reader.liked, reader.disliked
+    liked, disliked = _with_followed(corpus, reader), reader.disliked
     if not len(liked):
         return None
     negative = corpus.rows.take(_negatives(corpus, reader))
