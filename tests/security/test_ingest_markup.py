@@ -112,3 +112,10 @@ def test_mathematics_and_token_names_are_not_cut() -> None:
     # Still removed: elements, and any tag that would act (even with a name of its own).
     assert strip_tags("$<script>alert(1)</script>$") == "$$"
     assert "onclick" not in strip_tags("<think onclick=alert(1)>hi</think>")
+
+
+def test_a_link_keeps_its_web_address_as_text() -> None:
+    text = (
+        'Code: <a href="https://github.com/a/b">this https URL</a>; <a href="javascript:x()">no</a>'
+    )
+    assert strip_tags(text) == "Code: this https URL (https://github.com/a/b); no"

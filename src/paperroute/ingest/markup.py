@@ -39,6 +39,7 @@ _ELEMENTS = frozenset(_ELEMENT_NAMES.split())
 _BREAKS = frozenset({"br", "p", "div", "li", "tr", "td", "th", "blockquote"})
 _CODE = frozenset({"script", "style"})  # their content is code, not text
 _PLAIN_NAME = re.compile(r"[a-z][a-z0-9\-]*\Z")
+_WEB_ADDRESS = re.compile(r"https?://[^\s<>\"']+\Z")
 # Each pass removes at least one tag; past this many, the text is an attack.
 MAX_PASSES = 8
 
@@ -50,12 +51,16 @@ class _TextOnly(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self._in_code = False
+        self._link: str | None = None  # the web address of the <a> being read
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if _is_markup(tag, attrs):
             self._in_code = tag in _CODE
             if tag in _BREAKS:
                 self.parts.append(" ")
+            if tag == "a":
+                href = dict(attrs).get("href") or ""
+                self._link = href if _WEB_ADDRESS.match(href) else None
         else:  # mathematics, as written (the text was escaped for the parser: undo it)
             self.parts.append((self.get_starttag_text() or "").replace("&amp;", "&"))
 
@@ -63,6 +68,10 @@ class _TextOnly(HTMLParser):
         self._in_code = False
         if tag in _BREAKS:
             self.parts.append(" ")
+        if tag == "a" and self._link:
+            # arXiv writes "our code is at <a href=...>this https URL</a>": keep the address.
+            self.parts.append(f" ({self._link})")
+            self._link = None
 
     def handle_data(self, data: str) -> None:
         if not self._in_code:
