@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import Engine
 
@@ -130,3 +131,12 @@ def test_a_pasted_abstract_is_searched_whole(service: SearchService) -> None:
     # An operator makes it a query again, cut as queries are.
     cut = service.search(text + " cat:cs.LG", today=TODAY)
     assert cut.query.errors and "2603.00003" not in keys(cut)
+
+
+def test_hybrid_feedback_copes_with_a_paper_not_embedded_yet(service: SearchService) -> None:
+    index = service.ranker.index
+    first = service.search("diffusion image editing", today=TODAY)
+    missing = first.hits[0].paper_id
+    index.vectors.delete(np.array([missing]))  # found by its words, no vector yet
+    again = service.search("diffusion image editing", today=TODAY)
+    assert missing in [h.paper_id for h in again.hits]
