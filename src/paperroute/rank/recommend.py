@@ -216,7 +216,8 @@ def _blas() -> ThreadpoolController:
 
 
 def _one_blas_thread() -> Any:
-    """A small solve on one thread: BLAS's threads on a busy machine make it 10x slower."""
+    """One reader's products and solve on one thread: they are small, and BLAS's threads on a
+    busy machine (or beside other requests) make them up to 10x slower."""
     return _blas().limit(limits=1, user_api="blas")
 
 
@@ -280,8 +281,7 @@ def fit_reader(corpus: Corpus, reader: Reader) -> _Model | None:
     labels = np.r_[np.ones(count), -np.ones(total - count)]
     weight = np.r_[np.full(count, max(1.0, against / count)), np.ones(against),
                    np.full(total - count - against, WEIGHTS["disliked"])]  # fmt: skip
-    with _one_blas_thread():
-        alpha = np.linalg.solve(kernel + np.diag(1.0 / (WEIGHTS["C"] * weight)), labels)
+    alpha = np.linalg.solve(kernel + np.diag(1.0 / (WEIGHTS["C"] * weight)), labels)
     alpha = alpha.astype(np.float32)
     on_vectors = None if vectors is None else scale["meaning"] * (vectors.T @ alpha)
     return _Model(scale["text"] * np.asarray(text.T @ alpha, dtype=np.float32).ravel(),
@@ -314,6 +314,11 @@ def _by_words(liked: Rows, candidates: Rows) -> dict[str, Scores]:
 
 
 def _parts(corpus: Corpus, reader: Reader, candidates: Rows) -> dict[str, Scores]:
+    with _one_blas_thread():
+        return _parts_on_one_thread(corpus, reader, candidates)
+
+
+def _parts_on_one_thread(corpus: Corpus, reader: Reader, candidates: Rows) -> dict[str, Scores]:
     parts: dict[str, Scores] = {}
     model = fit_reader(corpus, reader)
     if model is not None:
