@@ -74,6 +74,17 @@ def test_a_new_reader_starts_from_categories_papers_or_a_bibtex(site: Site) -> N
     assert site.client.get("/for-you").text.count("/remove") == 2
 
 
+def test_a_reader_who_only_follows_a_category_gets_its_papers(site: Site) -> None:
+    """No liked paper at all: the model has nothing but the category (this was a 500)."""
+    topics = _load(site)
+    site.sign_in("carol@example.org")
+    form = {"csrf": site.csrf("/for-you"), "categories": "cs.SD"}
+    done = site.client.post("/for-you/interests", data=form)
+    assert done.status_code == 200 and "Added 1 interest" in done.text
+    shown = _shown(done.text)
+    assert shown and {topics[k] for k in shown[:5]} == {"speech"}
+
+
 def test_the_api_gives_the_same_list_to_the_token_user(site: Site) -> None:
     topics = _load(site)
     with site.engine.begin() as conn:

@@ -178,7 +178,10 @@ class Corpus:
 
     def describe(self, papers: Sequence[Paper], vectors: Vectors | None = None) -> Rows:
         """Papers outside the corpus (a reader's older papers, a pasted BibTeX) as rows."""
-        text = self.vectorizer.transform([paper_text(p.title, p.abstract) for p in papers])
+        if papers:
+            text = self.vectorizer.transform([paper_text(p.title, p.abstract) for p in papers])
+        else:  # a reader who only follows categories: the vectorizer refuses zero rows
+            text = sp.csr_matrix((0, len(self.vocabulary)), dtype=np.float64)
         topics = _incidence([p.categories for p in papers], self.topic_index, grow=False)
         return Rows(sp.csr_matrix(text), topics, _checked(vectors, len(papers)))
 
