@@ -140,3 +140,31 @@ def test_hybrid_feedback_copes_with_a_paper_not_embedded_yet(service: SearchServ
     index.vectors.delete(np.array([missing]))  # found by its words, no vector yet
     again = service.search("diffusion image editing", today=TODAY)
     assert missing in [h.paper_id for h in again.hits]
+
+
+def test_typos_are_corrected_to_the_words_the_papers_use(service: SearchService) -> None:
+    page = service.search("difusion modles", mode="lexical", today=TODAY)
+    assert page.corrected and page.suggestion == "diffusion models"
+    assert keys(page)[:1] == ["2603.00001"] and page.matches == 4  # papers with either word
+    hybrid = service.search("resoning langauge modles", today=TODAY)
+    assert hybrid.corrected and hybrid.suggestion == "reasoning language models"
+    assert keys(hybrid)[0] == "2603.00002"
+    right = service.search("diffusion models", today=TODAY)  # spelt right: left alone
+    assert right.suggestion is None and not right.corrected and right.matches == 4
+
+
+def test_few_matches_get_a_suggestion_but_keep_their_results(service: SearchService) -> None:
+    page = service.search("molecular graphs", mode="lexical", today=TODAY)
+    assert not page.corrected and page.matches is not None and page.matches >= 1
+    gibberish = service.search("qzxvw plorbnik", mode="lexical", today=TODAY)
+    assert gibberish.suggestion is None and not gibberish.hits
+
+
+def test_newest_first_orders_only_the_good_matches(service: SearchService) -> None:
+    page = service.search("image diffusion editing", sort="date", today=TODAY)
+    assert page.date_floor is not None
+    found = keys(page)
+    # All three words, newest first; "Old work on image diffusion" has two of them.
+    assert found[:2] == ["2603.00004", "2603.00001"]
+    relevance = keys(service.search("image diffusion editing", mode="lexical", today=TODAY))
+    assert set(found) <= set(relevance)

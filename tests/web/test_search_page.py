@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -104,3 +105,19 @@ def test_nonsense_finds_nothing_instead_of_the_nearest_papers(client: TestClient
     for sort in ("relevance", "date", "votes"):
         page = client.get("/search", params={"q": "zzyzx qwrtp flurb", "sort": sort})
         assert "No papers found" in page.text, sort
+
+
+def test_typos_are_corrected_and_counts_shown(client: TestClient) -> None:
+    page = client.get("/search", params={"q": "difusion editng"})
+    assert page.status_code == 200
+    text = " ".join(re.sub(r"<[^>]+>", "", html.unescape(page.text)).split())
+    assert "showing results for diffusion editing" in text
+    assert "Diffusion models for image editing" in text
+    as_typed = re.search(r'href="(/search\?[^"]*spelling=as-typed)"', page.text)
+    assert as_typed is not None
+    typed = client.get(html.unescape(as_typed.group(1)))
+    assert "No papers found" in typed.text
+    counted = client.get("/search", params={"q": "diffusion editing", "mode": "lexical"})
+    assert re.search(r"\d+ papers? with these words", counted.text)
+    dated = client.get("/search", params={"q": "diffusion editing", "sort": "date"})
+    assert "newest first among the good matches" in dated.text

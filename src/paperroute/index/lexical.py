@@ -27,6 +27,7 @@ __all__ = [
     "LexicalIndex",
     "LexicalQuery",
     "free_terms",
+    "max_edits",
 ]
 
 _EPOCH = dt.date(1970, 1, 1)
@@ -95,8 +96,8 @@ def _schema() -> tantivy.Schema:
     return builder.build()
 
 
-def _register_analyzers(index: tantivy.Index) -> None:
-    english = (
+def _english() -> tantivy.TextAnalyzer:
+    return (
         tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
         .filter(tantivy.Filter.remove_long(40))
         .filter(tantivy.Filter.lowercase())
@@ -104,6 +105,10 @@ def _register_analyzers(index: tantivy.Index) -> None:
         .filter(tantivy.Filter.stemmer("english"))
         .build()
     )
+
+
+def _register_analyzers(index: tantivy.Index) -> None:
+    english = _english()
     # Names are not stemmed, but folded: "Incà" is found by "inca".
     names = (
         tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
@@ -123,6 +128,11 @@ def _paper_ids(searcher: tantivy.Searcher, hits: list[tuple[Any, tantivy.DocAddr
             "the lexical index has a document without an id; run `paperroute index rebuild`"
         )
     return ids
+
+
+def max_edits(stem: str) -> int:
+    """Typos forgiven in a word: none in short ones (too many neighbours), then 1, then 2."""
+    return 0 if len(stem) <= 3 else 1 if len(stem) <= 6 else 2
 
 
 def _clean_words(text: str) -> str:
@@ -145,6 +155,7 @@ class LexicalIndex:
         self._schema = _schema()
         self._index = tantivy.Index(self._schema, path=str(folder), reuse=True)
         _register_analyzers(self._index)
+        self._stemmer = _english()
         self._writer: Any = None
 
     # -- writing ------------------------------------------------------------
@@ -226,6 +237,42 @@ class LexicalIndex:
             hits = searcher.search(built, limit=limit, count=False, order_by_field="announced").hits
             return _paper_ids(searcher, hits), [float(day) for day, _ in hits]
         hits = searcher.search(built, limit=limit, count=False).hits
+        return _paper_ids(searcher, hits), [float(score) for score, _ in hits]
+
+    def count_matches(self, query: LexicalQuery, where: LexicalFilter | None = None) -> int:
+        """How many papers match (all the words, phrases and filters)."""
+        built = self._build(query, where or LexicalFilter())
+        if built is None:
+            return 0
+        found = self._index.searcher().search(built, limit=1, count=True)
+        return int(found.count)  # pyright: ignore[reportAttributeAccessIssue]  # not in the stubs
+
+    def stem(self, word: str) -> str:
+        """A word as the index stores it: lower case, folded, stemmed."""
+        return " ".join(self._stemmer.analyze(word))
+
+    def fuzzy_search(
+        self, query: LexicalQuery, where: LexicalFilter | None = None, *, limit: int = 10
+    ) -> tuple[list[int], list[float]]:
+        """Papers with free words within a few edits of the query's (typos), the most first.
+
+        A stem may be one edit further than the word: "editng" stems to itself, but
+        the papers' "editing" is stored as "edit".
+        """
+        words: list[tuple[tantivy.Occur, tantivy.Query]] = []
+        for word in free_terms(query.terms):
+            for stem in self._stemmer.analyze(_clean_words(word)):
+                edits = min(2, max_edits(stem) + 1) if max_edits(stem) else 0
+                fuzzy = tantivy.Query.fuzzy_term_query(
+                    self._schema, "body", stem, distance=edits, transposition_cost_one=True
+                )
+                words.append((tantivy.Occur.Should, fuzzy))
+        if not words:
+            return [], []
+        must = [(tantivy.Occur.Must, tantivy.Query.boolean_query(words))]
+        must += [(tantivy.Occur.Must, q) for q in self._filter_queries(where or LexicalFilter())]
+        searcher = self._index.searcher()
+        hits = searcher.search(tantivy.Query.boolean_query(must), limit=limit, count=False).hits
         return _paper_ids(searcher, hits), [float(score) for score, _ in hits]
 
     def texts(self, paper_ids: Sequence[int]) -> dict[int, tuple[str, str]]:

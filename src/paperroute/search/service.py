@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -14,10 +14,11 @@ from sqlalchemy import Engine
 
 from paperroute.domain import Paper
 from paperroute.index.embed import Embedder
-from paperroute.index.lexical import LexicalFilter, LexicalQuery
+from paperroute.index.lexical import LexicalFilter, LexicalQuery, free_terms
 from paperroute.index.sync import IndexFiles
 from paperroute.search.hybrid import fuse, fuse_rrf
 from paperroute.search.query import ParsedQuery, is_example, parse_query, words_query
+from paperroute.search.spelling import corrected_text, suggest_words
 from paperroute.store import papers as paper_store
 from paperroute.store import votes as vote_store
 
@@ -34,6 +35,11 @@ CANDIDATES = 100
 SEMANTIC_ONLY_FLOOR = 0.35
 MAX_EXAMPLE_CHARS = 5_000  # a pasted abstract is searched up to this many characters
 VOTES_SORT_DEPTH = 1000  # most-voted-first orders the thousand most relevant matches
+# Newest first orders the papers that match well, not every paper sharing one word: the
+# lexical matches scoring at least this share of the best (the page says so).
+DATE_SORT_FLOOR = 0.5
+FEW_MATCHES = 3  # fewer lexical matches than this: look for a spelling the papers use
+SPELLING_SAMPLE = 20  # papers read for the words a misspelt query meant
 # Pseudo-relevance feedback in vector space (Rocchio), in hybrid search: the query
 # vector moves toward the mean vector of the PRF_DEPTH best papers of the first
 # lexical + semantic fusion, by PRF_WEIGHT, and the papers of both lists are scored
@@ -59,6 +65,10 @@ class SearchPage:
     hits: list[SearchHit] = field(default_factory=list)
     has_more: bool = False
     paper: Paper | None = None  # set when the box held an arXiv id we know: go straight there
+    matches: int | None = None  # papers that have every word (None: not counted, e.g. semantic)
+    suggestion: str | None = None  # the query spelt as the papers spell it ("did you mean")
+    corrected: bool = False  # the hits are for `suggestion`: the typed words matched nothing
+    date_floor: float | None = None  # newest first among matches scoring this share of the best
 
 
 def _lexical_query(parsed: ParsedQuery) -> LexicalQuery:
@@ -203,17 +213,26 @@ class SearchService:
         limit: int = 20,
         offset: int = 0,
         today: dt.date | None = None,
+        respell: bool = True,
     ) -> SearchPage:
-        """One page of results for what a user typed."""
+        """One page of results for what a user typed (with `respell`, typos are corrected
+        when the words as typed match nothing)."""
         started = time.perf_counter()
         try:
-            return self._search(text, mode, sort, limit, offset, today)
+            return self._search(text, mode, sort, limit, offset, today, respell)
         finally:
             if self.observe is not None:
                 self.observe(time.perf_counter() - started)
 
     def _search(
-        self, text: str, mode: Mode, sort: Sort, limit: int, offset: int, today: dt.date | None
+        self,
+        text: str,
+        mode: Mode,
+        sort: Sort,
+        limit: int,
+        offset: int,
+        today: dt.date | None,
+        respell: bool,
     ) -> SearchPage:
         parsed = parse_query(text, today=today or dt.date.today())
         if is_example(text):
@@ -224,12 +243,31 @@ class SearchService:
             if paper is not None:
                 return SearchPage(parsed, paper=paper)
         depth = max(CANDIDATES, offset + limit + 1)
-        if sort == "date" and mode != "semantic":
-            # Newest first means "papers that say these words, newest first":
-            # semantic neighbours would bring in every loosely related paper.
-            ids, scores = self.ranker.newest(parsed, depth=depth)
+        lexical = self.ranker.index.lexical
+        matches, suggestion, corrected = None, None, False
+        if mode != "semantic" and parsed.terms:
+            matches = lexical.count_matches(_lexical_query(parsed), _lexical_filter(parsed))
+            if matches < FEW_MATCHES and not is_example(text):
+                suggestion, better = self._spelling(text, parsed)
+                if better is not None and matches == 0 and respell:  # the papers' spelling
+                    parsed, corrected = better, True
+                    matches = lexical.count_matches(_lexical_query(parsed), _lexical_filter(parsed))
+        date_floor = None
+        if sort == "date" and mode != "semantic" and parsed.terms:
+            # Newest first among the papers that match well: semantic neighbours, or
+            # papers sharing one word of several, would fill the page with the loosely related.
+            ids, scores = lexical.search(
+                _lexical_query(parsed), _lexical_filter(parsed), limit=max(depth, VOTES_SORT_DEPTH)
+            )
+            best = max(scores, default=0.0)
+            kept = [
+                (i, sc) for i, sc in zip(ids, scores, strict=True) if sc >= DATE_SORT_FLOOR * best
+            ]
+            ids, scores, date_floor = [i for i, _ in kept], [sc for _, sc in kept], DATE_SORT_FLOOR
             if not ids and mode == "hybrid":
                 ids, scores = self.ranker.rank(parsed, mode="hybrid", depth=depth)
+        elif sort == "date" and mode != "semantic":  # filters only: every paper they let through
+            ids, scores = self.ranker.newest(parsed, depth=depth)
         elif sort == "votes" and mode == "hybrid":
             ids, scores = self.ranker.rank(
                 parsed, mode="lexical", depth=max(depth, VOTES_SORT_DEPTH)
@@ -255,4 +293,18 @@ class SearchService:
         snippets = lexical.highlight(query, ids, "abstract", max_chars=320)
         hits = [SearchHit(paper, score, pid, titles.get(pid, ""), snippets.get(pid, ""))
                 for paper, score, pid in chosen]  # fmt: skip
-        return SearchPage(parsed, hits, has_more=len(pairs) > offset + limit)
+        return SearchPage(parsed, hits, has_more=len(pairs) > offset + limit, matches=matches,
+                          suggestion=suggestion, corrected=corrected, date_floor=date_floor)  # fmt: skip
+
+    def _spelling(self, text: str, parsed: ParsedQuery) -> tuple[str | None, ParsedQuery | None]:
+        """The typed text respelt as the papers spell it, and the query with those words."""
+        lexical = self.ranker.index.lexical
+        ids, _ = lexical.fuzzy_search(
+            _lexical_query(parsed), _lexical_filter(parsed), limit=SPELLING_SAMPLE
+        )
+        texts = [f"{title} {abstract}" for title, abstract in lexical.texts(ids).values()]
+        replacements = suggest_words(free_terms(parsed.terms), texts, lexical.stem)
+        if not replacements:
+            return None, None
+        terms = tuple(replacements.get(t, t) for t in parsed.terms)
+        return corrected_text(text, replacements), replace(parsed, terms=terms)

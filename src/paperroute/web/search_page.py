@@ -48,6 +48,7 @@ def search_page(
     sort: SearchSort = "relevance",
     mode: SearchMode = "hybrid",
     page: int = Query(1, ge=1, le=50),
+    spelling: Literal["correct", "as-typed"] = "correct",
 ) -> Response:
     text = full_query(q, category, since, until)
     context: dict[str, object] = {
@@ -62,8 +63,9 @@ def search_page(
     except IndexMissing:
         return render(request, conn, "search.html", context | {"index_missing": True}, status=503)
     result = service.search(
-        text, mode=mode, sort=sort, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
-    )
+        text, mode=mode, sort=sort, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
+        respell=spelling == "correct",
+    )  # fmt: skip
     if result.paper is not None and result.paper.key:
         return RedirectResponse(f"/papers/{result.paper.key}", status_code=303)
     hits = result.hits
@@ -72,11 +74,20 @@ def search_page(
         highlights=[(h.title_html, h.snippet_html) for h in hits],
     )  # fmt: skip
     args = {"q": q, "category": category or "", "since": since or "", "until": until or "",
-            "sort": sort, "mode": mode}  # fmt: skip
+            "sort": sort, "mode": mode, "spelling": "" if spelling == "correct" else spelling}  # fmt: skip
+    suggested = {
+        k: v for k, v in (args | {"q": result.suggestion or "", "spelling": ""}).items() if v
+    }
     context |= {
         "entries": entries,
         "errors": result.query.errors,
         "has_more": result.has_more,
         "page_query": urlencode({k: v for k, v in args.items() if v}),
+        "matches": result.matches,
+        "suggestion": result.suggestion,
+        "corrected": result.corrected,
+        "suggestion_query": urlencode(suggested),
+        "typed_query": urlencode({k: v for k, v in args.items() if v and k != "spelling"}),
+        "date_floor": result.date_floor,
     }
     return render(request, conn, "search.html", context)
