@@ -30,6 +30,7 @@ def pages_to_shoot(page: Page, site: Site) -> dict[str, str]:
         "paper": f"/papers/{key}",
         "paper-math": "/papers/2507.11941",  # TeX in its abstract
         "search": "/search?q=language+models",
+        "search-typo": "/search?q=langauge+modles+trasnformer",
         "collections": "/collections",
         "collection": str(collection),
         "for-you": "/for-you",
