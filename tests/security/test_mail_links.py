@@ -89,7 +89,16 @@ def test_links_use_the_configured_address_whatever_the_host(db_url: str, tmp_pat
         assert site.mailbox.last_link("reader@example.org").startswith(f"{SITE}/signin/")
         subscribe = {"email": "reader@example.org", "csrf": site.csrf("/digest/subscribe")}
         assert site.client.post("/digest/subscribe", data=subscribe).status_code == 200
-        assert f"{SITE}/digest/confirm/" in _mail_text(site)
+        confirm = re.search(rf"{re.escape(SITE)}(/digest/confirm/\S+)", _mail_text(site))
+        assert confirm, _mail_text(site)
+        path = confirm.group(1)
+        assert site.client.post(path, data={"csrf": site.csrf(path)}).status_code == 200
+        # Already subscribed: the reminder's manage and unsubscribe links, from configuration too.
+        subscribe["csrf"] = site.csrf("/digest/subscribe")
+        assert site.client.post("/digest/subscribe", data=subscribe).status_code == 200
+        reminder = _mail_text(site)
+        assert f"{SITE}/digest/manage/" in reminder and f"{SITE}/digest/unsubscribe/" in reminder
+        assert "127.0.0.1" not in reminder
 
 
 def test_without_a_site_address_no_link_is_mailed(db_url: str, tmp_path: Path) -> None:
