@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Generator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -65,11 +67,19 @@ def _print_report(report: LibraryImport) -> None:
         console.print(f"  unreadable: {rejected.location}: {rejected.reason}", markup=False)
 
 
-def _zotero(key: str) -> ZoteroClient:
+@contextmanager
+def _zotero(key: str) -> Generator[ZoteroClient]:
+    """A client for the reader's key; Zotero's refusals become messages, not tracebacks."""
     try:
-        return ZoteroClient(key, base_url=settings().zotero_url)
+        client = ZoteroClient(key, base_url=settings().zotero_url)
     except ZoteroError as exc:
         raise UserError(str(exc)) from None
+    try:
+        yield client
+    except ZoteroError as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        client.close()
 
 
 def _reader(conn: Connection, user: str) -> User:
@@ -96,18 +106,12 @@ def zotero_push(
 
     Example: [bold]paperroute library zotero-push --user ada@example.org --collection "Reading list" --key ...[/]
     """
-    client = _zotero(key)
-    try:
-        with open_store() as engine, engine.connect() as conn:
-            reader = _reader(conn, user)
-            own = {c.name: c.id for c in collection_store.list_collections(conn, reader.id)}
-            if collection not in own:
-                raise UserError(f"{reader.email} has no collection {collection!r}")
-            report = push_collection(conn, client, own[collection], to or collection)
-    except ZoteroError as exc:
-        raise UserError(str(exc)) from None
-    finally:
-        client.close()
+    with _zotero(key) as client, open_store() as engine, engine.connect() as conn:
+        reader = _reader(conn, user)
+        own = {c.name: c.id for c in collection_store.list_collections(conn, reader.id)}
+        if collection not in own:
+            raise UserError(f"{reader.email} has no collection {collection!r}")
+        report = push_collection(conn, client, own[collection], to or collection)
     console.print(f'{report.sent:,} papers sent to Zotero "{report.zotero_collection}" '
                   f"({report.already_there:,} were there already)")  # fmt: skip
 
@@ -123,14 +127,8 @@ def zotero_pull(
 
     Example: [bold]paperroute library zotero-pull --user ada@example.org --from "To read" --key ...[/]
     """
-    client = _zotero(key)
-    try:
-        with open_store() as engine, engine.begin() as conn:
-            reader = _reader(conn, user)
-            report = pull_collection(conn, client, reader.id, from_, dt.datetime.now(dt.UTC),
-                                     into=into or from_)  # fmt: skip
-    except ZoteroError as exc:
-        raise UserError(str(exc)) from None
-    finally:
-        client.close()
+    with _zotero(key) as client, open_store() as engine, engine.begin() as conn:
+        reader = _reader(conn, user)
+        report = pull_collection(conn, client, reader.id, from_, dt.datetime.now(dt.UTC),
+                                 into=into or from_)  # fmt: skip
     _print_report(report)
