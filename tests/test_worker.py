@@ -75,6 +75,7 @@ def test_the_schedule_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch
     assert Settings().schedule == [ScheduledJob(cron="0 6 * * *", command="ingest hf")]
 
 
+@pytest.mark.slow  # separate processes, killed or served: seconds each
 def test_a_job_is_a_real_paperroute_process() -> None:
     assert run_command(["--help"]) == 0
     assert run_command(["no-such-command"]) != 0

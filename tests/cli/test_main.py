@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
+import pytest
 
 from tests.cli.conftest import Invoke, run_cli
 
@@ -46,6 +47,7 @@ def test_rejects_are_listed_with_locations(invoke: Invoke, tmp_path: Path) -> No
     assert "bad.jsonl:2: empty title" in invoke("runs", "show", "1").output
 
 
+@pytest.mark.slow  # separate processes, killed or served: seconds each
 def test_user_mistakes_get_one_line_not_a_traceback(
     cli_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -65,6 +67,7 @@ def test_user_mistakes_get_one_line_not_a_traceback(
         assert message in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow  # a real serve process
 def test_serve_refuses_a_stale_schema(cli_env: dict[str, str], tmp_path: Path) -> None:
     result = run_cli(
         "serve",

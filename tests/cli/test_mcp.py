@@ -82,6 +82,7 @@ def over_stdio(
     return anyio.run(run)
 
 
+@pytest.mark.slow  # separate processes, killed or served: seconds each
 def test_an_assistant_searches_and_reads_papers_over_stdio(corpus: dict[str, str]) -> None:
     search, cat, paper, similar, day, mine = over_stdio(corpus, "--user", "ada@example.org", calls=[
         ("search_papers", {"query": "how do neural networks predict chemistry?", "limit": 2}),

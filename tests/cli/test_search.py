@@ -73,6 +73,7 @@ def test_check_fails_until_sync_catches_up(invoke: Invoke, tmp_path: Path) -> No
     invoke("index", "check")
 
 
+@pytest.mark.slow  # separate processes, killed or served: seconds each
 def test_kill_during_sync_then_sync_completes(cli_env: dict[str, str]) -> None:
     run_cli("init", env=cli_env)
     run_cli("ingest", "file", str(SLICE), env=cli_env)

@@ -34,6 +34,9 @@ from tests.digest.test_send import (
     transport,
 )
 
+# Each test runs and kills a sender process: seconds apiece.
+pytestmark = pytest.mark.slow
+
 LEASE_SECONDS = 1.0
 SUBSCRIBERS = [f"reader{n}@example.org" for n in range(6)]
 

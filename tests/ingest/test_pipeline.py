@@ -74,6 +74,7 @@ def _ingest_process(db_url: str) -> subprocess.Popen[bytes]:
     )
 
 
+@pytest.mark.slow  # separate processes, killed or served: seconds each
 @pytest.mark.parametrize("kill_after_papers", [0, 1])
 def test_kill_mid_ingest_then_rerun_loses_and_duplicates_nothing(
     engine: Engine, db_url: str, kill_after_papers: int

@@ -88,6 +88,7 @@ def _sockets_of(pid: int) -> set[str]:
     return inodes
 
 
+@pytest.mark.slow  # separate processes, killed or served: seconds each
 def test_connections_are_spread_over_both_workers(tmp_path: Path) -> None:
     port = free_port()
     with _serving(tmp_path, port) as server:
