@@ -143,19 +143,20 @@ def test_hybrid_feedback_copes_with_a_paper_not_embedded_yet(service: SearchServ
 
 
 def test_typos_are_corrected_to_the_words_the_papers_use(service: SearchService) -> None:
-    page = service.search("difusion modles", mode="lexical", today=TODAY)
+    page = service.search("difusion modles", mode="lexical", today=TODAY, count=True)
     assert page.corrected and page.suggestion == "diffusion models"
     assert keys(page)[:1] == ["2603.00001"] and page.matches == 4  # papers with either word
     hybrid = service.search("resoning langauge modles", today=TODAY)
     assert hybrid.corrected and hybrid.suggestion == "reasoning language models"
     assert keys(hybrid)[0] == "2603.00002"
-    right = service.search("diffusion models", today=TODAY)  # spelt right: left alone
+    right = service.search("diffusion models", today=TODAY, count=True)  # spelt right
     assert right.suggestion is None and not right.corrected and right.matches == 4
 
 
 def test_few_matches_get_a_suggestion_but_keep_their_results(service: SearchService) -> None:
-    page = service.search("molecular graphs", mode="lexical", today=TODAY)
+    page = service.search("molecular graphs", mode="lexical", today=TODAY, count=True)
     assert not page.corrected and page.matches is not None and page.matches >= 1
+    assert service.search("molecular graphs", today=TODAY).matches is None  # counted on request
     gibberish = service.search("qzxvw plorbnik", mode="lexical", today=TODAY)
     assert gibberish.suggestion is None and not gibberish.hits
 

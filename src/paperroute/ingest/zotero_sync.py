@@ -10,7 +10,6 @@ from sqlalchemy import Connection
 from paperroute.domain import Paper
 from paperroute.ingest.library_import import LibraryImport, import_library
 from paperroute.store import collections as collection_store
-from paperroute.store import papers as paper_store
 from paperroute.store.papers import title_hash
 from paperroute.zotero import ZoteroClient, ZoteroError, item_for_paper, zotero_papers
 
@@ -28,10 +27,7 @@ def push_collection(
     conn: Connection, client: ZoteroClient, collection_id: int, zotero_name: str
 ) -> PushReport:
     """Every paper of the collection into the Zotero collection (made if needed), once."""
-    ids = collection_store.paper_ids_in(conn, collection_id)
-    found = paper_store.get_papers_by_ids(conn, ids)
-    hidden = paper_store.hidden_ids(conn, ids)
-    papers = [found[i] for i in ids if i in found and i not in hidden]
+    papers = collection_store.shown_papers_in(conn, collection_id)
     key = client.ensure_collection(zotero_name)
     there = [p for p in zotero_papers(client.items(key)) if isinstance(p, Paper)]
     known = {p.arxiv_id for p in there if p.arxiv_id}

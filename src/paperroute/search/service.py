@@ -65,7 +65,7 @@ class SearchPage:
     hits: list[SearchHit] = field(default_factory=list)
     has_more: bool = False
     paper: Paper | None = None  # set when the box held an arXiv id we know: go straight there
-    matches: int | None = None  # papers that have every word (None: not counted, e.g. semantic)
+    matches: int | None = None  # papers with any of the words (None: not counted)
     suggestion: str | None = None  # the query spelt as the papers spell it ("did you mean")
     corrected: bool = False  # the hits are for `suggestion`: the typed words matched nothing
     date_floor: float | None = None  # newest first among matches scoring this share of the best
@@ -214,12 +214,14 @@ class SearchService:
         offset: int = 0,
         today: dt.date | None = None,
         respell: bool = True,
+        count: bool = False,
     ) -> SearchPage:
-        """One page of results for what a user typed (with `respell`, typos are corrected
-        when the words as typed match nothing)."""
+        """One page of results for what a user typed. With `respell`, typos are corrected
+        when the words as typed match nothing; with `count`, the lexical matches are counted
+        (a walk over every match: only the search page shows the number)."""
         started = time.perf_counter()
         try:
-            return self._search(text, mode, sort, limit, offset, today, respell)
+            return self._search(text, mode, sort, limit, offset, today, respell, count)
         finally:
             if self.observe is not None:
                 self.observe(time.perf_counter() - started)
@@ -233,6 +235,7 @@ class SearchService:
         offset: int,
         today: dt.date | None,
         respell: bool,
+        count: bool,
     ) -> SearchPage:
         parsed = parse_query(text, today=today or dt.date.today())
         if is_example(text):
@@ -244,14 +247,17 @@ class SearchService:
                 return SearchPage(parsed, paper=paper)
         depth = max(CANDIDATES, offset + limit + 1)
         lexical = self.ranker.index.lexical
-        matches, suggestion, corrected = None, None, False
-        if mode != "semantic" and parsed.terms:
-            matches = lexical.count_matches(_lexical_query(parsed), _lexical_filter(parsed))
-            if matches < FEW_MATCHES and not is_example(text):
+        suggestion, corrected = None, False
+        if mode != "semantic" and parsed.terms and not is_example(text):
+            # The best few only (top-k pruning makes this cheap): enough to know "few".
+            few = lexical.search(_lexical_query(parsed), _lexical_filter(parsed), limit=FEW_MATCHES)
+            if len(few[0]) < FEW_MATCHES:
                 suggestion, better = self._spelling(text, parsed)
-                if better is not None and matches == 0 and respell:  # the papers' spelling
+                if better is not None and not few[0] and respell:  # the papers' spelling
                     parsed, corrected = better, True
-                    matches = lexical.count_matches(_lexical_query(parsed), _lexical_filter(parsed))
+        matches = None
+        if count and mode != "semantic" and parsed.terms:
+            matches = lexical.count_matches(_lexical_query(parsed), _lexical_filter(parsed))
         date_floor = None
         if sort == "date" and mode != "semantic" and parsed.terms:
             # Newest first among the papers that match well: semantic neighbours, or

@@ -9,7 +9,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
+from paperroute.domain import Paper
 from paperroute.store.inserts import insert_or_ignore
+from paperroute.store.papers import get_papers_by_ids, hidden_ids
 from paperroute.store.schema import as_utc, collection_papers, collections
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "list_collections",
     "paper_ids_in",
     "remove_paper",
+    "shown_papers_in",
     "update_collection",
 ]
 
@@ -141,6 +144,15 @@ def paper_ids_in(conn: Connection, collection_id: int) -> list[int]:
         .order_by(collection_papers.c.added_at.desc(), collection_papers.c.paper_id.desc())
     )
     return list(rows.scalars())
+
+
+def shown_papers_in(conn: Connection, collection_id: int, limit: int | None = None) -> list[Paper]:
+    """The collection's papers as its page shows them: most recently added first, hidden
+    papers left out (exports and feeds show the same)."""
+    ids = paper_ids_in(conn, collection_id)[:limit]
+    found = get_papers_by_ids(conn, ids)
+    hidden = hidden_ids(conn, ids)
+    return [found[i] for i in ids if i in found and i not in hidden]
 
 
 def collections_with_paper(conn: Connection, user_id: int, paper_id: int) -> set[int]:

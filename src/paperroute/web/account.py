@@ -10,7 +10,6 @@ from fastapi import APIRouter, Form, HTTPException, Path, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import Connection
 
-from paperroute.bibtex import bibtex_entries
 from paperroute.ingest.http import FetchError, FetchPolicy, PoliteClient
 from paperroute.ingest.submit import SubmitError, submit_paper
 from paperroute.store import api_tokens as token_store
@@ -34,7 +33,7 @@ from paperroute.web.deps import (
 from paperroute.web.digest_pages import digest_status
 from paperroute.web.listing import PageNumber, make_entries
 
-__all__ = ["router"]
+__all__ = ["own_collection", "router", "visible_collection"]
 
 router = APIRouter(include_in_schema=False, dependencies=[])
 SUBMIT_WINDOW = dt.timedelta(hours=1)
@@ -138,7 +137,7 @@ def hide(
     return RedirectResponse(f"/papers/{paper_ref}", status_code=303)
 
 
-def _own_collection(conn: Conn, user: User, collection_id: int) -> Collection:
+def own_collection(conn: Conn, user: User, collection_id: int) -> Collection:
     """The user's collection; someone else's is "not found", never "forbidden"."""
     collection = collection_store.get_collection(conn, collection_id)
     if collection is None or collection.user_id != user.id:
@@ -200,20 +199,6 @@ def collection_page(
     return render(request, conn, "collection.html", context)
 
 
-@router.get("/collections/{collection_id}/bibtex")
-def collection_bibtex(conn: Conn, user: Visitor, collection_id: CollectionId) -> Response:
-    collection = visible_collection(conn, user, collection_id)
-    ids = collection_store.paper_ids_in(conn, collection.id)
-    found = paper_store.get_papers_by_ids(conn, ids)
-    hidden = paper_store.hidden_ids(conn, ids)  # left out, as on the collection's page
-    text = bibtex_entries(found[i] for i in ids if i in found and i not in hidden)
-    return Response(
-        text,
-        media_type="application/x-bibtex; charset=utf-8",
-        headers={"content-disposition": f'attachment; filename="collection-{collection.id}.bib"'},
-    )
-
-
 @router.post("/collections/{collection_id}/edit", dependencies=[CsrfChecked])
 def edit_collection(
     conn: Conn,
@@ -223,7 +208,7 @@ def edit_collection(
     name: CollectionName,
     public: Annotated[bool, Form()] = False,
 ) -> Response:
-    collection = _own_collection(conn, user, collection_id)
+    collection = own_collection(conn, user, collection_id)
     collection_store.update_collection(
         conn, collection.id, now, name=name.strip(), is_public=public
     )
@@ -233,7 +218,7 @@ def edit_collection(
 
 @router.post("/collections/{collection_id}/delete", dependencies=[CsrfChecked])
 def delete_collection(conn: Conn, user: SignedIn, collection_id: CollectionId) -> Response:
-    collection_store.delete_collection(conn, _own_collection(conn, user, collection_id).id)
+    collection_store.delete_collection(conn, own_collection(conn, user, collection_id).id)
     conn.commit()
     return RedirectResponse("/collections", status_code=303)
 
@@ -249,7 +234,7 @@ def collect_paper(
     remove: Annotated[bool, Form()] = False,
 ) -> Response:
     """Put a paper in one of the user's collections, or take it out (`remove`)."""
-    collection = _own_collection(conn, user, collection_id)
+    collection = own_collection(conn, user, collection_id)
     paper_id = _paper_id(conn, paper) if remove else _visible_paper_id(conn, paper)
     if remove:
         collection_store.remove_paper(conn, collection.id, paper_id)

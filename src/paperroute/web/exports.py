@@ -18,7 +18,6 @@ from paperroute.citations import csl_items, ris_text
 from paperroute.domain import Paper
 from paperroute.index.sync import IndexMissing
 from paperroute.store import collections as collection_store
-from paperroute.store import papers as paper_store
 from paperroute.web.account import visible_collection
 from paperroute.web.api import CollectionId
 from paperroute.web.deps import Conn, Now, OptionalDate, Search, SignedIn, Visitor, settings_of
@@ -59,11 +58,16 @@ def collection_export(
     request: Request, conn: Conn, user: Visitor, collection_id: CollectionId, fmt: ExportFormat
 ) -> Response:
     collection = visible_collection(conn, user, collection_id)
-    ids = collection_store.paper_ids_in(conn, collection.id)
-    found = paper_store.get_papers_by_ids(conn, ids)
-    hidden = paper_store.hidden_ids(conn, ids)  # left out, as on the collection's page
-    papers = [found[i] for i in ids if i in found and i not in hidden]
+    papers = collection_store.shown_papers_in(conn, collection.id)
     return export_response(request, papers, fmt, f"collection-{collection.id}")
+
+
+@router.get("/collections/{collection_id}/bibtex")
+def collection_bibtex(
+    request: Request, conn: Conn, user: Visitor, collection_id: CollectionId
+) -> Response:
+    """The address BibTeX had before the other formats: kept, for links people saved."""
+    return collection_export(request, conn, user, collection_id, "bib")
 
 
 @router.get("/search/export.{fmt}")

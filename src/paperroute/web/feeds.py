@@ -292,12 +292,8 @@ def collection_feed(request: Request, conn: Conn, now: Now, name: str) -> Respon
     if collection is None or not collection.is_public:
         # The same answer for private and unknown: a feed never tells which it was.
         raise HTTPException(404, f"No public collection {stem}")
-    ids = collection_store.paper_ids_in(conn, collection.id)[:COLLECTION_LIMIT]
-    found = paper_store.get_papers_by_ids(conn, ids)
-    hidden = paper_store.hidden_ids(conn, ids)
-    items = [
-        FeedItem(found[i], collection.created_at) for i in ids if i in found and i not in hidden
-    ]
+    shown = collection_store.shown_papers_in(conn, collection.id, COLLECTION_LIMIT)
+    items = [FeedItem(paper, collection.created_at) for paper in shown]
     spec = FeedSpec(
         f"{SITE_NAME} — {collection.name}",
         f"Papers in the public collection {collection.name}.",

@@ -22,6 +22,7 @@ from paperroute.store import papers as paper_store
 from paperroute.store.interests import list_interests
 from paperroute.store.subscribers import get_subscriber_by_email
 from paperroute.store.users import get_user
+from paperroute.web.account import own_collection
 from paperroute.web.deps import Conn, CsrfChecked, Now, Search, SignedIn, render, settings_of
 from paperroute.web.feeds import (
     CATEGORY_LIMIT,
@@ -90,10 +91,8 @@ def private_feed(request: Request, conn: Conn, now: Now, search: Search, name: s
         collection = collection_store.get_collection(conn, feed.collection_id or 0)
         if collection is None or collection.user_id != owner.id:
             raise HTTPException(404, "No such feed: its address was replaced or revoked.")
-        ids = collection_store.paper_ids_in(conn, collection.id)[:COLLECTION_LIMIT]
-        found_papers = paper_store.get_papers_by_ids(conn, ids)
-        hidden = paper_store.hidden_ids(conn, ids)
-        items = [FeedItem(found_papers[i]) for i in ids if i in found_papers and i not in hidden]
+        shown = collection_store.shown_papers_in(conn, collection.id, COLLECTION_LIMIT)
+        items = [FeedItem(paper) for paper in shown]
         spec = FeedSpec(f"paperroute: {collection.name}", f"The collection {collection.name}.",
                         f"/collections/{collection.id}")  # fmt: skip
     return feed_response(request, fmt, spec, items, now)
@@ -128,9 +127,7 @@ def create_feed(
 ) -> Response:
     """A new address for one list, shown on the page once (its older address stops)."""
     if kind == "collection":
-        found = collection_store.get_collection(conn, collection or 0)
-        if found is None or found.user_id != user.id:
-            raise HTTPException(404, "There is no such collection of yours.")
+        own_collection(conn, user, collection or 0)
     token = feed_store.create_feed_token(
         conn, user.id, kind, now, collection if kind == "collection" else None
     )

@@ -64,7 +64,7 @@ def search_page(
         return render(request, conn, "search.html", context | {"index_missing": True}, status=503)
     result = service.search(
         text, mode=mode, sort=sort, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
-        respell=spelling == "correct",
+        respell=spelling == "correct", count=True,
     )  # fmt: skip
     if result.paper is not None and result.paper.key:
         return RedirectResponse(f"/papers/{result.paper.key}", status_code=303)

@@ -7,13 +7,15 @@ that request and not stored.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Generator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Path, Request
 from fastapi.responses import Response
 
 from paperroute.ingest.zotero_sync import pull_collection, push_collection
-from paperroute.store import collections as collection_store
+from paperroute.web.account import own_collection
 from paperroute.web.deps import Conn, CsrfChecked, Now, SignedIn, check_rate, render, settings_of
 from paperroute.zotero import ZoteroClient, ZoteroError
 
@@ -25,11 +27,19 @@ ZoteroKey = Annotated[str, Form(max_length=100)]
 ZoteroName = Annotated[str, Form(max_length=200)]
 
 
-def _client(request: Request, key: str) -> ZoteroClient:
+@contextmanager
+def _zotero(request: Request, key: str) -> Generator[ZoteroClient]:
+    """A client for the pasted key: a bad key is a 400, Zotero refusing or away a 502."""
     try:
-        return ZoteroClient(key, base_url=settings_of(request).zotero_url)
+        client = ZoteroClient(key, base_url=settings_of(request).zotero_url)
     except ZoteroError as exc:
         raise HTTPException(400, str(exc)) from None
+    try:
+        yield client
+    except ZoteroError as exc:
+        raise HTTPException(502, str(exc)) from None
+    finally:
+        client.close()
 
 
 @router.post("/collections/{collection_id}/zotero", dependencies=[CsrfChecked])
@@ -43,18 +53,10 @@ def push(
     zotero_collection: ZoteroName = "",
 ) -> Response:
     check_rate(conn, now, [(f"zotero:user:{user.id}", SYNCS_PER_USER)], SYNC_WINDOW)
-    collection = collection_store.get_collection(conn, collection_id)
-    if collection is None or collection.user_id != user.id:
-        raise HTTPException(404, "There is no such collection.")
-    client = _client(request, key)
-    try:
-        report = push_collection(
-            conn, client, collection.id, zotero_collection.strip() or collection.name
-        )
-    except ZoteroError as exc:
-        raise HTTPException(502, str(exc)) from None
-    finally:
-        client.close()
+    collection = own_collection(conn, user, collection_id)
+    with _zotero(request, key) as client:
+        name = zotero_collection.strip() or collection.name
+        report = push_collection(conn, client, collection.id, name)
     message = (f'{report.sent} papers sent to your Zotero collection "{report.zotero_collection}"'
                f" ({report.already_there} were there already).")  # fmt: skip
     return render(request, conn, "message.html", {"title": "Sent to Zotero", "message": message,
@@ -72,13 +74,8 @@ def pull(
 ) -> Response:
     check_rate(conn, now, [(f"zotero:user:{user.id}", SYNCS_PER_USER)], SYNC_WINDOW)
     name = zotero_collection.strip()
-    client = _client(request, key)
-    try:
+    with _zotero(request, key) as client:
         report = pull_collection(conn, client, user.id, name, now, into=name or "From Zotero")
-    except ZoteroError as exc:
-        raise HTTPException(502, str(exc)) from None
-    finally:
-        client.close()
     conn.commit()
     message = (f'{report.entries} items of "{name}": {report.matched} found here and filed in '
                f'"{report.collection_name}", {len(report.unmatched)} not here.')  # fmt: skip
