@@ -35,6 +35,7 @@ def pages_to_shoot(page: Page, site: Site) -> dict[str, str]:
         "collection": str(collection),
         "for-you": "/for-you",
         "private-feeds": "/account/feeds",
+        "account": "/account",
         "no-results": "/search?q=qzxvw+plorbnik&mode=lexical",
     }
 

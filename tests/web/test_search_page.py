@@ -118,6 +118,6 @@ def test_typos_are_corrected_and_counts_shown(client: TestClient) -> None:
     typed = client.get(html.unescape(as_typed.group(1)))
     assert "No papers found" in typed.text
     counted = client.get("/search", params={"q": "diffusion editing", "mode": "lexical"})
-    assert re.search(r"\d+ papers? with these words", counted.text)
+    assert re.search(r"\d+ papers? with any of these words", counted.text)
     dated = client.get("/search", params={"q": "diffusion editing", "sort": "date"})
     assert "newest first among the good matches" in dated.text
